@@ -1,0 +1,35 @@
+/**
+ * platform/runtime: the only place that asks which runtime we are on.
+ *
+ * Must never: hold product logic; everything here is a thin shim.
+ */
+
+import { Worker, type WorkerOptions } from "node:worker_threads";
+
+interface DenoLike {
+  version: { deno: string };
+}
+
+const g = globalThis as unknown as { Deno?: DenoLike };
+
+export const isDeno: boolean = typeof g.Deno !== "undefined";
+
+export function runtimeName(): string {
+  return isDeno ? `deno ${g.Deno?.version.deno ?? "?"}` : `node ${process.versions.node}`;
+}
+
+/**
+ * Start a worker from a .ts entry relative to `base` (import.meta.url of the caller).
+ * Node 20 under tsx cannot start a .ts worker directly, so a JS bootstrap
+ * registers tsx's hooks first; Deno (and Node with native TS) run it as is.
+ * In a single-executable build the bundler rewrites entries to .cjs files.
+ */
+export function spawnWorker(rel: string, base: string, opts: WorkerOptions = {}): Worker {
+  const url = new URL(rel, base);
+  const features = process.features as unknown as { typescript?: unknown };
+  if (isDeno || !url.pathname.endsWith(".ts") || features.typescript) return new Worker(url, opts);
+  return new Worker(new URL("./boot.mjs", import.meta.url), {
+    ...opts,
+    argv: [url.href, ...(opts.argv ?? [])],
+  });
+}

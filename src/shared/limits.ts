@@ -1,0 +1,52 @@
+/**
+ * limits: every named bound of cairn, in one place.
+ *
+ * Every queue, map and buffer that can grow is bounded by a constant here (or by
+ * a config value whose default is here). At a limit, callers shed or refuse with
+ * a clear error; nothing grows without bound.
+ *
+ * Must never: import anything or do I/O.
+ */
+
+/** Consul's default `limits.kv_max_value_size`: 512 KiB. */
+export const KV_MAX_VALUE_SIZE = 512 * 1024;
+/** Consul's `txn_max_req_len`: largest /v1/txn body, 512 KiB. */
+export const TXN_MAX_REQ_LEN = 512 * 1024;
+/** Consul's maximum operations in one transaction. */
+export const TXN_MAX_OPS = 128;
+/** Largest JSON body accepted by endpoints other than KV PUT and txn. */
+export const HTTP_MAX_JSON_BODY = 1024 * 1024;
+
+/** Blocking queries: Consul's default_query_time and max_query_time (ms). */
+export const BLOCKING_DEFAULT_WAIT_MS = 5 * 60 * 1000;
+export const BLOCKING_MAX_WAIT_MS = 10 * 60 * 1000;
+/** Jitter: a random extra in [0, wait / JITTER_FRACTION). */
+export const BLOCKING_JITTER_FRACTION = 16;
+/** Most blocking queries parked at once on one agent; past it, 429. */
+export const MAX_PARKED_WATCHERS = 200_000;
+/** Most open HTTP connections; past it new ones are closed at once. */
+export const HTTP_MAX_CONNECTIONS = 60_000;
+/** Time a client has to send its request headers (ms). */
+export const HTTP_HEADERS_TIMEOUT_MS = 30_000;
+/** Time a client has to send a whole request body (ms). */
+export const HTTP_REQUEST_TIMEOUT_MS = 60_000;
+/** Idle keep-alive connections are closed after this long (ms). */
+export const HTTP_KEEPALIVE_TIMEOUT_MS = 5 * 60 * 1000 + 30_000;
+
+/** WAL ring buffer between the main thread and the WAL worker (bytes). */
+export const WAL_RING_BYTES = 32 * 1024 * 1024;
+/** Largest single log record (bytes); bigger commands are refused. */
+export const WAL_MAX_RECORD_BYTES = 4 * 1024 * 1024;
+/** Log segment size before rolling to a new file (bytes). */
+export const WAL_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** Consul's raft_snapshot_threshold: entries between automatic snapshots. */
+export const RAFT_SNAPSHOT_THRESHOLD = 16384;
+/** Consul's raft_trailing_logs: entries kept in the log behind a snapshot. */
+export const RAFT_TRAILING_LOGS = 10240;
+/** Snapshots kept on disk. */
+export const SNAPSHOTS_RETAINED = 2;
+/** Writes waiting for the log (not yet durable) before new writes are refused. */
+export const MAX_PENDING_WRITES = 100_000;
+
+/** Consul tombstone_ttl: KV tombstones are reaped after this long (ms). */
+export const TOMBSTONE_TTL_MS = 15 * 60 * 1000;

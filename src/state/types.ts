@@ -1,0 +1,112 @@
+/**
+ * state/types: the data the state store holds and the commands the FSM applies.
+ *
+ * These types are the contract between the HTTP layer (which builds commands
+ * and reads rows), the log (which carries encoded commands) and the FSM (which
+ * applies them). Rows are immutable once stored: a write replaces the row.
+ *
+ * Must never: import I/O modules or HTTP types.
+ */
+
+/** One KV row, as Consul's DirEntry. */
+export interface KVEntry {
+  readonly key: string;
+  readonly value: Uint8Array; // empty = no value (rendered as null)
+  readonly flags: bigint; // uint64
+  readonly lockIndex: number;
+  readonly session: string; // "" = not held
+  readonly createIndex: number;
+  readonly modifyIndex: number;
+}
+
+/** KV verbs of /v1/txn (Consul api.KVOp). */
+export type KVTxnVerb =
+  | "set"
+  | "cas"
+  | "lock"
+  | "unlock"
+  | "get"
+  | "get-or-empty"
+  | "get-tree"
+  | "check-index"
+  | "check-session"
+  | "check-not-exists"
+  | "delete"
+  | "delete-tree"
+  | "delete-cas";
+
+export interface KVTxnOp {
+  readonly verb: KVTxnVerb;
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly flags: bigint;
+  readonly index: number;
+  readonly session: string;
+}
+
+/** One transaction operation; more kinds (node, service, check) come later. */
+export type TxnOp = { readonly kind: "kv"; readonly op: KVTxnOp };
+
+/** One result of a transaction (Consul TxnResult). */
+export type TxnResult = { readonly kind: "kv"; readonly entry: KVEntry; readonly withValue: boolean };
+
+export interface TxnError {
+  readonly opIndex: number;
+  readonly what: string;
+}
+
+/** A command carried by the log and applied by the FSM, in log order. */
+export type Command =
+  | { readonly type: "noop" }
+  | { readonly type: "kv-set"; readonly key: string; readonly value: Uint8Array; readonly flags: bigint }
+  | {
+      readonly type: "kv-cas";
+      readonly key: string;
+      readonly value: Uint8Array;
+      readonly flags: bigint;
+      readonly index: number; // 0 = only if absent
+    }
+  | { readonly type: "kv-delete"; readonly key: string }
+  | { readonly type: "kv-delete-cas"; readonly key: string; readonly index: number }
+  | { readonly type: "kv-delete-tree"; readonly prefix: string }
+  | { readonly type: "txn"; readonly ops: readonly TxnOp[] }
+  /** Remove tombstones with index <= `index` (Consul's tombstone reaping). */
+  | { readonly type: "tombstone-reap"; readonly index: number };
+
+/** What applying a command returned. */
+export type ApplyResult =
+  | { readonly type: "none" }
+  | { readonly type: "bool"; readonly ok: boolean }
+  | { readonly type: "txn"; readonly results: readonly TxnResult[]; readonly errors: readonly TxnError[] };
+
+/** A read result with the index Consul would report for it (never 0). */
+export interface Indexed<T> {
+  readonly index: number;
+  readonly value: T;
+}
+
+/** Called when a watched key or prefix may have changed. */
+export type WatchCallback = () => void;
+
+/** Cancels a watch registration; idempotent. */
+export type CancelWatch = () => void;
+
+/** The read side of the store, as the HTTP layer sees it. */
+export interface StoreReader {
+  /** Index of the last applied log entry. */
+  lastIndex(): number;
+  /** Single key: Consul's KVS.Get index rules (ModifyIndex if present, else table index). */
+  kvGet(key: string): Indexed<KVEntry | undefined>;
+  /** All entries under prefix, sorted by key; Consul's kvsList index rules. */
+  kvList(prefix: string): Indexed<KVEntry[]>;
+  /** Keys under prefix rolled up to separator ("" = no roll-up); Consul's KVS.ListKeys index rules. */
+  kvKeys(prefix: string, separator: string): Indexed<string[]>;
+  /** Read-only transaction (all ops are get/check verbs), no log entry. */
+  txnRead(ops: readonly TxnOp[]): Indexed<{ results: TxnResult[]; errors: TxnError[] }>;
+  /** Fire cb once when `key` changes (set, delete, or a tree delete covering it). */
+  watchKey(key: string, cb: WatchCallback): CancelWatch;
+  /** Fire cb once when any key under `prefix` changes. */
+  watchPrefix(prefix: string, cb: WatchCallback): CancelWatch;
+  /** Number of registered watches (for metrics and limits). */
+  watchCount(): number;
+}
