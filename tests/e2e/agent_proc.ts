@@ -1,0 +1,147 @@
+/**
+ * tests/e2e/agent_proc: start a real cairn agent process for end-to-end tests.
+ *
+ * Runs src/main.ts on the same runtime as the test (Node through tsx, or Deno),
+ * on loopback with free ports, waits until /v1/status/leader answers, and stops
+ * it by signal. Every process started is tracked and killed at exit.
+ *
+ * Must never: bind anything but 127.0.0.1, or leave a process running.
+ */
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { isDeno } from "../../src/platform/runtime.ts";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const c of live) c.kill("SIGKILL");
+});
+
+/** The argv prefix that runs src/main.ts on this runtime. */
+export function cairnCommand(): { cmd: string; args: string[] } {
+  if (isDeno) {
+    return { cmd: path.join(ROOT, "node_modules/.bin/deno"), args: ["run", "-A", path.join(ROOT, "src/main.ts")] };
+  }
+  return { cmd: process.execPath, args: ["--import", "tsx", path.join(ROOT, "src/main.ts")] };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      const port = typeof a === "object" && a !== null ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix = "cairn-e2e-"): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export interface AgentProc {
+  readonly child: ChildProcess;
+  readonly httpPort: number;
+  readonly base: string;
+  output(): string;
+  /** Resolves with the exit code (or signal name) when the process exits. */
+  readonly exited: Promise<number | string>;
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
+}
+
+export interface StartOpts {
+  /** Extra agent args, e.g. ["-dev"] or ["-server", "-bootstrap-expect", "1", "-data-dir", dir]. */
+  args: string[];
+  httpPort?: number;
+  readyTimeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+export async function startAgent(opts: StartOpts): Promise<AgentProc> {
+  const httpPort = opts.httpPort ?? (await freePort());
+  const { cmd, args } = cairnCommand();
+  const full = [
+    ...args,
+    "agent",
+    ...opts.args,
+    "-bind",
+    "127.0.0.1",
+    "-client",
+    "127.0.0.1",
+    "-http-port",
+    String(httpPort),
+    "-dns-port",
+    "-1",
+    "-server-port",
+    "-1",
+    "-serf-lan-port",
+    "-1",
+    "-serf-wan-port",
+    "-1",
+  ];
+  const child = spawn(cmd, full, {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", ...(opts.env ?? {}) },
+  });
+  live.add(child);
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | string>((resolve) => {
+    child.on("exit", (code, sig) => {
+      live.delete(child);
+      resolve(code ?? sig ?? -1);
+    });
+  });
+  const base = `http://127.0.0.1:${httpPort}`;
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
+  let ready = false;
+  let gone = false;
+  void exited.then(() => (gone = true));
+  while (Date.now() < deadline && !gone) {
+    try {
+      const r = await fetch(`${base}/v1/status/leader`);
+      const body = await r.text();
+      if (r.status === 200 && body.length > 2) {
+        ready = true;
+        break;
+      }
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const proc: AgentProc = {
+    child,
+    httpPort,
+    base,
+    output: () => out,
+    exited,
+    stop: async (signal = "SIGTERM", timeoutMs = 15_000) => {
+      if (!gone) child.kill(signal);
+      const t = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+  if (!ready) {
+    child.kill("SIGKILL");
+    await exited;
+    throw new Error(`agent did not become ready on ${base}; output:\n${out}`);
+  }
+  return proc;
+}
