@@ -50,3 +50,21 @@ export const MAX_PENDING_WRITES = 100_000;
 
 /** Consul tombstone_ttl: KV tombstones are reaped after this long (ms). */
 export const TOMBSTONE_TTL_MS = 15 * 60 * 1000;
+
+/** Woken blocking queries answered per event-loop turn before yielding (setImmediate). */
+export const BLOCKING_WAKE_CHUNK = 256;
+/** Rendered (query, index) response bodies kept for sharing between blocking queries. */
+export const HTTP_RENDER_CACHE_ENTRIES = 4096;
+/** Bytes of rendered response bodies kept in that cache. */
+export const HTTP_RENDER_CACHE_BYTES = 64 * 1024 * 1024;
+/** On HTTP server close, in-flight requests get this long to finish (ms). */
+export const HTTP_SHUTDOWN_GRACE_MS = 5_000;
+
+/** State store: most entries (or children) in one B+tree node. */
+export const BTREE_NODE_MAX = 64;
+/** State store: KV values are copied into slabs of this many bytes (fewer, larger allocations). */
+export const STATE_VALUE_SLAB_BYTES = 1024 * 1024;
+/** State store: values larger than this get their own buffer instead of a slab slice. */
+export const STATE_SLAB_MAX_VALUE = 64 * 1024;
+/** State store: a full slab whose live bytes fall below used / this is compacted. */
+export const STATE_SLAB_COMPACT_RATIO = 2;
