@@ -68,3 +68,15 @@ export const STATE_VALUE_SLAB_BYTES = 1024 * 1024;
 export const STATE_SLAB_MAX_VALUE = 64 * 1024;
 /** State store: a full slab whose live bytes fall below used / this is compacted. */
 export const STATE_SLAB_COMPACT_RATIO = 2;
+
+/** Connect CA: Consul's MinLeafCertTTL and MaxLeafCertTTL (ms). */
+export const CA_LEAF_CERT_TTL_MIN_MS = 60 * 60 * 1000;
+export const CA_LEAF_CERT_TTL_MAX_MS = 365 * 24 * 60 * 60 * 1000;
+/** Connect CA: Consul's IntermediateCertRenewInterval; intermediate TTL must be >= 3 of these (ms). */
+export const CA_INTERMEDIATE_RENEW_INTERVAL_MS = 60 * 60 * 1000;
+/** Connect CA: leaves and cross-signed certs start this far in the past (Consul's clock-drift buffer, ms). */
+export const CA_CERT_TIME_DRIFT_MS = 60 * 1000;
+/** Connect CA: a cross-signed root (old key signs new root) is valid this long (Consul: 7 days, ms). */
+export const CA_CROSS_SIGN_VALIDITY_MS = 7 * 24 * 60 * 60 * 1000;
+/** Connect CA: largest serial number handed out (2^52), so a root's SerialNumber is an exact JSON number. */
+export const CA_SERIAL_MAX = 2n ** 52n;

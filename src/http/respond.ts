@@ -1,0 +1,160 @@
+/**
+ * http/respond: the one place where results and CairnErrors become HTTP responses.
+ *
+ * Maps error kinds to statuses (and nowhere else does), writes plain-text error bodies,
+ * JSON with Content-Type application/json (pretty-printed like json.MarshalIndent when
+ * asked or by default in dev mode), gzip when the client accepts it (Consul wraps every
+ * endpoint in gziphandler with MinSize(0), so any non-empty body is compressed and every
+ * response says `Vary: Accept-Encoding`), and the headers Consul's wrap() sets.
+ *
+ * A `Rendered` JSON body is immutable and may be shared by thousands of responses: its
+ * pretty and gzip variants are computed at most once.
+ *
+ * Must never: throw into the server on a closed socket, or decide business outcomes.
+ */
+
+import type { ServerResponse } from "node:http";
+import { gzipSync } from "node:zlib";
+import { type CairnError, type ErrorKind, unreachable } from "../shared/errors.ts";
+import { indentJson } from "./json.ts";
+
+/** A JSON body rendered once; variants are derived lazily and kept. */
+export class Rendered {
+  readonly compact: Buffer;
+  private prettyBuf: Buffer | undefined;
+  private gzCompact: Buffer | undefined;
+  private gzPretty: Buffer | undefined;
+
+  constructor(json: string | Buffer) {
+    this.compact = typeof json === "string" ? Buffer.from(json, "utf8") : json;
+  }
+
+  get size(): number {
+    return this.compact.length;
+  }
+
+  variant(pretty: boolean, gzip: boolean): Buffer {
+    if (!pretty) {
+      if (!gzip) return this.compact;
+      return (this.gzCompact ??= gzipSync(this.compact));
+    }
+    this.prettyBuf ??= Buffer.from(indentJson(this.compact.toString("utf8")) + "\n", "utf8");
+    if (!gzip) return this.prettyBuf;
+    return (this.gzPretty ??= gzipSync(this.prettyBuf));
+  }
+}
+
+export type Body =
+  | { readonly kind: "none" }
+  | { readonly kind: "json"; readonly r: Rendered }
+  | { readonly kind: "text"; readonly data: Buffer; readonly contentType: string };
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Body;
+  /** Close the connection after this response (e.g. an unread oversized body). */
+  readonly close?: boolean;
+}
+
+export const NO_BODY: Body = { kind: "none" };
+
+export function jsonReply(json: string | Rendered, status = 200, headers: Record<string, string> = {}): Reply {
+  return { status, headers, body: { kind: "json", r: typeof json === "string" ? new Rendered(json) : json } };
+}
+
+export function textReply(status: number, text: string, headers: Record<string, string> = {}): Reply {
+  const data = Buffer.from(text, "utf8");
+  return {
+    status,
+    headers,
+    body: data.length === 0 ? NO_BODY : { kind: "text", data, contentType: "text/plain; charset=utf-8" },
+  };
+}
+
+export function statusForKind(kind: ErrorKind): number {
+  switch (kind) {
+    case "bad-request": return 400;
+    case "permission-denied": return 403;
+    case "not-found": return 404;
+    case "method-not-allowed": return 405;
+    case "conflict": return 409;
+    case "too-large": return 413;
+    case "rate-limited": return 429;
+    case "no-leader": return 500;
+    case "internal": return 500;
+    case "unavailable": return 503;
+    default: return unreachable(kind);
+  }
+}
+
+/** Plain-text error response for a CairnError, as Consul's handleErr writes it. */
+export function errorReply(err: CairnError, headers: Record<string, string> = {}): Reply {
+  const text = err.kind === "no-leader" && err.message === "" ? "No cluster leader" : err.message;
+  const status = statusForKind(err.kind);
+  // Consul answers 429 from rate limits with an empty body.
+  return textReply(status, text, headers);
+}
+
+/** Whether Accept-Encoding allows gzip (q > 0), as gziphandler decides. */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  for (const part of header.split(",")) {
+    const [name, ...params] = part.trim().split(";");
+    if ((name ?? "").trim().toLowerCase() !== "gzip") continue;
+    let q = 1;
+    for (const p of params) {
+      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/.exec(p);
+      if (m) q = Number(m[1]);
+    }
+    return q > 0;
+  }
+  return false;
+}
+
+export interface WriteOpts {
+  readonly pretty: boolean;
+  readonly gzip: boolean;
+  /** Headers set on every response (X-Consul-Default-ACL-Policy, configured headers). */
+  readonly common: Readonly<Record<string, string>>;
+  readonly head?: boolean;
+}
+
+/** Write a reply; a no-op when the client is gone. Returns the body bytes written. */
+export function writeReply(res: ServerResponse, reply: Reply, o: WriteOpts): number {
+  if (res.headersSent || res.writableEnded || res.destroyed) return 0;
+  try {
+    for (const k in o.common) res.setHeader(k, o.common[k] as string);
+    res.setHeader("Vary", "Accept-Encoding");
+    for (const k in reply.headers) res.setHeader(k, reply.headers[k] as string);
+    let data: Buffer | undefined;
+    const b = reply.body;
+    switch (b.kind) {
+      case "none":
+        break;
+      case "json":
+        data = b.r.variant(o.pretty, o.gzip && b.r.size > 0);
+        res.setHeader("Content-Type", "application/json");
+        if (o.gzip && b.r.size > 0) res.setHeader("Content-Encoding", "gzip");
+        break;
+      case "text":
+        if (!("Content-Type" in reply.headers)) res.setHeader("Content-Type", b.contentType);
+        if (o.gzip && b.data.length > 0) {
+          data = gzipSync(b.data);
+          res.setHeader("Content-Encoding", "gzip");
+        } else data = b.data;
+        break;
+      default:
+        unreachable(b);
+    }
+    if (reply.close) res.setHeader("Connection", "close");
+    res.setHeader("Content-Length", data ? data.length : 0);
+    res.statusCode = reply.status;
+    if (data && data.length > 0 && !o.head) res.end(data);
+    else res.end();
+    return data ? data.length : 0;
+  } catch {
+    // The socket went away between the check and the write.
+    return 0;
+  }
+}

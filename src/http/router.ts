@@ -1,0 +1,107 @@
+/**
+ * http/router: the route table and Consul's wrap() rules around every handler.
+ *
+ * Patterns behave like Go's ServeMux: a pattern ending in "/" matches a subtree (longest
+ * wins), "/v1/kv" redirects to "/v1/kv/", and unclean paths ("//", "/./", "/../") redirect
+ * to their clean form. Per route: OPTIONS -> 200 with Allow (OPTIONS + methods); other
+ * methods -> 405 "method X not allowed" with the same Allow header; an unknown /v1 path
+ * -> 404 with an empty body; other paths -> 404 with Consul's "Invalid URL path" text.
+ *
+ * Must never: run a handler for a method its route does not allow.
+ */
+
+import { CairnError, isCairnError } from "../shared/errors.ts";
+import type { Env, Handler, RequestCtx } from "./context.ts";
+import { errorReply, NO_BODY, type Reply, textReply } from "./respond.ts";
+
+export interface Route {
+  /** Exact path, or a subtree when it ends with "/". */
+  readonly pattern: string;
+  readonly methods: readonly string[];
+  readonly handler: Handler;
+}
+
+/** Body of the 404 for paths outside /v1/ (and not the UI). */
+export const INVALID_URL_PATH =
+  "Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'";
+
+/** Go's path.Clean, keeping a trailing slash as ServeMux does. */
+export function cleanPath(p: string): string {
+  if (p === "") return "/";
+  const rooted = p.startsWith("/");
+  const parts: string[] = [];
+  for (const seg of p.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") {
+      if (parts.length > 0) parts.pop();
+      continue;
+    }
+    parts.push(seg);
+  }
+  let out = (rooted ? "/" : "") + parts.join("/");
+  if (out === "") out = "/";
+  if (p.endsWith("/") && out !== "/") out += "/";
+  return out;
+}
+
+/** Escape a decoded path for a Location header (keeps "/"). */
+function escapePath(p: string): string {
+  return p
+    .split("/")
+    .map((s) => encodeURIComponent(s).replace(/%2C/g, ",").replace(/%3A/g, ":").replace(/%40/g, "@"))
+    .join("/");
+}
+
+export class Router {
+  private readonly exact = new Map<string, Route>();
+  private readonly subtrees: Route[] = [];
+
+  constructor(routes: readonly Route[]) {
+    for (const r of routes) {
+      if (r.pattern.endsWith("/")) this.subtrees.push(r);
+      else this.exact.set(r.pattern, r);
+    }
+    this.subtrees.sort((a, b) => b.pattern.length - a.pattern.length);
+  }
+
+  match(path: string): Route | undefined {
+    const e = this.exact.get(path);
+    if (e) return e;
+    for (const r of this.subtrees) if (path.startsWith(r.pattern)) return r;
+    return undefined;
+  }
+
+  /** Route a request to a reply (undefined: nothing to send, the client left). */
+  async dispatch(ctx: RequestCtx, env: Env, rawQuery: string): Promise<Reply | undefined> {
+    const clean = cleanPath(ctx.path);
+    if (clean !== ctx.path) return redirect(clean, rawQuery);
+    const route = this.match(ctx.path);
+    if (!route) {
+      // ServeMux sends "/v1/kv" to the "/v1/kv/" subtree with a redirect.
+      const sub = this.subtrees.find((r) => r.pattern === ctx.path + "/");
+      if (sub) return redirect(ctx.path + "/", rawQuery);
+      if (ctx.path.startsWith("/v1/")) return { status: 404, headers: {}, body: NO_BODY };
+      if (ctx.path === "/") return textReply(200, "Consul Agent");
+      return textReply(404, INVALID_URL_PATH);
+    }
+    if (ctx.method === "OPTIONS") {
+      return { status: 200, headers: { Allow: ["OPTIONS", ...route.methods].join(",") }, body: NO_BODY };
+    }
+    if (!route.methods.includes(ctx.method)) {
+      return errorReply(new CairnError("method-not-allowed", `method ${ctx.method} not allowed`), {
+        Allow: ["OPTIONS", ...route.methods].join(","),
+      });
+    }
+    try {
+      return await route.handler(ctx, env);
+    } catch (e) {
+      if (isCairnError(e)) return errorReply(e);
+      throw e;
+    }
+  }
+}
+
+function redirect(path: string, rawQuery: string): Reply {
+  const loc = escapePath(path) + (rawQuery !== "" ? "?" + rawQuery : "");
+  return { status: 301, headers: { Location: loc }, body: NO_BODY };
+}
