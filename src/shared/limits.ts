@@ -80,3 +80,8 @@ export const CA_CERT_TIME_DRIFT_MS = 60 * 1000;
 export const CA_CROSS_SIGN_VALIDITY_MS = 7 * 24 * 60 * 60 * 1000;
 /** Connect CA: largest serial number handed out (2^52), so a root's SerialNumber is an exact JSON number. */
 export const CA_SERIAL_MAX = 2n ** 52n;
+
+/** Most bytes of log records the WAL worker writes in one batch (one write + one fdatasync). */
+export const WAL_WRITE_BATCH_BYTES = 8 * 1024 * 1024;
+/** Snapshots are written to disk in chunks of this size. */
+export const SNAPSHOT_WRITE_CHUNK_BYTES = 4 * 1024 * 1024;

@@ -71,13 +71,34 @@ export type Command =
   | { readonly type: "kv-delete-tree"; readonly prefix: string }
   | { readonly type: "txn"; readonly ops: readonly TxnOp[] }
   /** Remove tombstones with index <= `index` (Consul's tombstone reaping). */
-  | { readonly type: "tombstone-reap"; readonly index: number };
+  | { readonly type: "tombstone-reap"; readonly index: number }
+  /** PUT ?acquire=<session>: set the key only if the lock is free or held by that session. */
+  | {
+      readonly type: "kv-lock";
+      readonly key: string;
+      readonly value: Uint8Array;
+      readonly flags: bigint;
+      readonly session: string;
+    }
+  /** PUT ?release=<session>: set the key and clear Session only if that session holds it. */
+  | {
+      readonly type: "kv-unlock";
+      readonly key: string;
+      readonly value: Uint8Array;
+      readonly flags: bigint;
+      readonly session: string;
+    };
 
 /** What applying a command returned. */
 export type ApplyResult =
   | { readonly type: "none" }
   | { readonly type: "bool"; readonly ok: boolean }
-  | { readonly type: "txn"; readonly results: readonly TxnResult[]; readonly errors: readonly TxnError[] };
+  | { readonly type: "txn"; readonly results: readonly TxnResult[]; readonly errors: readonly TxnError[] }
+  /**
+   * The FSM refused the command with Consul's error text (e.g. `invalid session "x"`
+   * for kv-lock); Consul answers such RPC errors with HTTP 500.
+   */
+  | { readonly type: "error"; readonly message: string };
 
 /** A read result with the index Consul would report for it (never 0). */
 export interface Indexed<T> {

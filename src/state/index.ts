@@ -1,0 +1,28 @@
+/**
+ * state: public face of the state store (tables, FSM apply, reads with
+ * Consul's index rules, watches, command codec, snapshots).
+ *
+ * Must never: export internals others could use to mutate tables outside apply().
+ */
+
+export type {
+  ApplyResult,
+  CancelWatch,
+  Command,
+  Indexed,
+  KVEntry,
+  KVTxnOp,
+  KVTxnVerb,
+  StoreReader,
+  TxnError,
+  TxnOp,
+  TxnResult,
+  WatchCallback,
+} from "./types.ts";
+export { Store } from "./store.ts";
+export type { SessionLookup, TableName } from "./tables.ts";
+export { encodeCommand, decodeCommand, encodeApplyResult, decodeApplyResult } from "./codec.ts";
+export { isReadOnlyTxn, txnPreCheck } from "./txn.ts";
+export { SNAPSHOT_VERSION } from "./snapshot.ts";
+export { compareKeys } from "./keyorder.ts";
+export { goQuote } from "./gofmt.ts";

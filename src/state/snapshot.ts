@@ -1,0 +1,331 @@
+/**
+ * snapshot: the state store's tables as one compact byte string, and back.
+ *
+ * Layout (little-endian), columnar so a million keys cost a handful of bulk
+ * copies instead of a million msgpack objects:
+ *
+ *   "CRSN" | version u8 | 3 zero bytes | header length u32 | header (msgpack)
+ *   then 8-byte aligned sections, in this order:
+ *     kv key lengths u32[n] (UTF-16 units) | kv keys (one UTF-8 string)
+ *     kv value lengths u32[n] | kv values (concatenated bytes)
+ *     kv flags u64[n] | kv lockIndex f64[n] | kv createIndex f64[n] | kv modifyIndex f64[n]
+ *     kv session lengths u32[n] | kv sessions (one UTF-8 string)
+ *     tombstone key lengths u32[m] | tombstone keys | tombstone indexes f64[m]
+ *   checksum u32 (FNV-1a over 32-bit words of everything before it)
+ *
+ * The header holds lastIndex, the table indexes and the section sizes.
+ * Decoding checks magic, version, sizes, checksum and key order and throws a
+ * CairnError("bad-request", "invalid snapshot: ...") on any mismatch.
+ *
+ * Must never: trust a size field before checking it against the input length,
+ * or return rows whose value bytes alias the input.
+ */
+
+import { Packr } from "msgpackr";
+import type { KVEntry } from "./types.ts";
+import type { TableName } from "./tables.ts";
+import type { ValueArena } from "./arena.ts";
+import { BTree } from "./btree.ts";
+import { CairnError } from "../shared/errors.ts";
+import { compareKeys } from "./keyorder.ts";
+import { EMPTY_VALUE } from "./arena.ts";
+
+const MAGIC = [0x43, 0x52, 0x53, 0x4e]; // "CRSN"
+export const SNAPSHOT_VERSION = 1;
+const TABLES: readonly TableName[] = ["kvs", "tombstones"];
+const ZERO_FLAGS = 0n;
+
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error("state/snapshot: big-endian platforms are not supported");
+}
+
+const packr = new Packr({ useRecords: false });
+
+interface Header {
+  lastIndex: number;
+  indexes: [string, number][];
+  kvCount: number;
+  keyBytes: number;
+  valueBytes: number;
+  sessionBytes: number;
+  tombCount: number;
+  tombKeyBytes: number;
+}
+
+export interface SnapshotTables {
+  readonly lastIndex: number;
+  readonly indexes: ReadonlyMap<TableName, number>;
+  readonly kvs: BTree<KVEntry>;
+  readonly tombstones: BTree<number>;
+}
+
+function bad(msg: string): CairnError {
+  return new CairnError("bad-request", `invalid snapshot: ${msg}`);
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/** FNV-1a over 32-bit words (len must be a multiple of 4, data 4-aligned). */
+function checksum(buf: ArrayBufferLike, byteOffset: number, len: number): number {
+  const words = new Uint32Array(buf, byteOffset, len >>> 2);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+export function encodeSnapshot(s: SnapshotTables): Uint8Array {
+  const n = s.kvs.size;
+  const keys: string[] = new Array<string>(n);
+  const rows: KVEntry[] = new Array<KVEntry>(n);
+  let i = 0;
+  let valueBytes = 0;
+  s.kvs.forEach((k, row) => {
+    keys[i] = k;
+    rows[i++] = row;
+    valueBytes += row.value.byteLength;
+  });
+  const enc = new TextEncoder();
+  const keyBlob = enc.encode(keys.join(""));
+  const sessions: string[] = [];
+  for (const r of rows) if (r.session !== "") sessions.push(r.session);
+  const sessionBlob = enc.encode(sessions.join(""));
+  const tkeys: string[] = [];
+  const tidx: number[] = [];
+  s.tombstones.forEach((k, idx) => {
+    tkeys.push(k);
+    tidx.push(idx);
+  });
+  const tombBlob = enc.encode(tkeys.join(""));
+  const m = tkeys.length;
+
+  const header: Header = {
+    lastIndex: s.lastIndex,
+    indexes: TABLES.map((t): [string, number] => [t, s.indexes.get(t) ?? 0]),
+    kvCount: n,
+    keyBytes: keyBlob.byteLength,
+    valueBytes,
+    sessionBytes: sessionBlob.byteLength,
+    tombCount: m,
+    tombKeyBytes: tombBlob.byteLength,
+  };
+  const head = packr.pack(header);
+  const layout = sections(header, 12 + head.byteLength);
+  const total = layout.end + 4;
+  const out = new Uint8Array(new ArrayBuffer(total));
+  const buf = out.buffer;
+  out.set(MAGIC, 0);
+  out[4] = SNAPSHOT_VERSION;
+  new DataView(buf).setUint32(8, head.byteLength, true);
+  out.set(head, 12);
+
+  const keyLens = new Uint32Array(buf, layout.keyLens, n);
+  const valLens = new Uint32Array(buf, layout.valLens, n);
+  const flags = new BigUint64Array(buf, layout.flags, n);
+  const lock = new Float64Array(buf, layout.lock, n);
+  const create = new Float64Array(buf, layout.create, n);
+  const modify = new Float64Array(buf, layout.modify, n);
+  const sessLens = new Uint32Array(buf, layout.sessLens, n);
+  let voff = layout.values;
+  for (let j = 0; j < n; j++) {
+    const r = rows[j]!;
+    keyLens[j] = keys[j]!.length;
+    const v = r.value;
+    valLens[j] = v.byteLength;
+    if (v.byteLength > 0) {
+      out.set(v, voff);
+      voff += v.byteLength;
+    }
+    if (r.flags !== 0n) flags[j] = r.flags;
+    lock[j] = r.lockIndex;
+    create[j] = r.createIndex;
+    modify[j] = r.modifyIndex;
+    sessLens[j] = r.session.length;
+  }
+  out.set(keyBlob, layout.keys);
+  out.set(sessionBlob, layout.sessions);
+  const tLens = new Uint32Array(buf, layout.tombLens, m);
+  const tIdx = new Float64Array(buf, layout.tombIdx, m);
+  for (let j = 0; j < m; j++) {
+    tLens[j] = tkeys[j]!.length;
+    tIdx[j] = tidx[j]!;
+  }
+  out.set(tombBlob, layout.tombKeys);
+  new DataView(buf).setUint32(layout.end, checksum(buf, 0, layout.end), true);
+  return out;
+}
+
+interface Layout {
+  keyLens: number;
+  keys: number;
+  valLens: number;
+  values: number;
+  flags: number;
+  lock: number;
+  create: number;
+  modify: number;
+  sessLens: number;
+  sessions: number;
+  tombLens: number;
+  tombKeys: number;
+  tombIdx: number;
+  end: number;
+}
+
+function sections(h: Header, start: number): Layout {
+  let off = align8(start);
+  const take = (bytes: number): number => {
+    const at = off;
+    off = align8(off + bytes);
+    return at;
+  };
+  const n = h.kvCount;
+  const m = h.tombCount;
+  const l: Layout = {
+    keyLens: take(4 * n),
+    keys: take(h.keyBytes),
+    valLens: take(4 * n),
+    values: take(h.valueBytes),
+    flags: take(8 * n),
+    lock: take(8 * n),
+    create: take(8 * n),
+    modify: take(8 * n),
+    sessLens: take(4 * n),
+    sessions: take(h.sessionBytes),
+    tombLens: take(4 * m),
+    tombKeys: take(h.tombKeyBytes),
+    tombIdx: take(8 * m),
+    end: 0,
+  };
+  l.end = off;
+  return l;
+}
+
+function isCount(x: unknown): x is number {
+  return typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+}
+
+function parseHeader(x: unknown): Header {
+  if (typeof x !== "object" || x === null) throw bad("header is not a map");
+  const h = x as Record<string, unknown>;
+  for (const f of ["lastIndex", "kvCount", "keyBytes", "valueBytes", "sessionBytes", "tombCount", "tombKeyBytes"]) {
+    if (!isCount(h[f])) throw bad(`header field ${f}`);
+  }
+  const idx = h["indexes"];
+  if (!Array.isArray(idx)) throw bad("header field indexes");
+  const indexes: [string, number][] = [];
+  for (const e of idx as unknown[]) {
+    if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== "string" || !isCount(e[1])) throw bad("table index entry");
+    indexes.push([e[0], e[1]]);
+  }
+  return { ...(h as unknown as Header), indexes };
+}
+
+/** Splits one decoded string into pieces of the given UTF-16 lengths. */
+function splitBlob(blob: string, lens: Uint32Array, what: string): string[] {
+  const out = new Array<string>(lens.length);
+  let off = 0;
+  for (let i = 0; i < lens.length; i++) {
+    const end = off + lens[i]!;
+    if (end > blob.length) throw bad(`${what} lengths overrun`);
+    out[i] = lens[i] === 0 ? "" : blob.slice(off, end);
+    off = end;
+  }
+  if (off !== blob.length) throw bad(`${what} lengths do not add up`);
+  return out;
+}
+
+export interface DecodedSnapshot {
+  lastIndex: number;
+  indexes: Map<TableName, number>;
+  kvs: BTree<KVEntry>;
+  tombstones: BTree<number>;
+}
+
+export function decodeSnapshot(bytes: Uint8Array, arena: ValueArena): DecodedSnapshot {
+  if (bytes.byteLength < 16) throw bad("too short");
+  for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) throw bad("bad magic");
+  if (bytes[4] !== SNAPSHOT_VERSION) throw bad(`unsupported version ${bytes[4]}`);
+  // Work on an aligned copy only when the input is not 8-aligned.
+  const src = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  const buf = src.buffer;
+  const base = src.byteOffset;
+  const dv = new DataView(buf, base, src.byteLength);
+  const headLen = dv.getUint32(8, true);
+  if (12 + headLen > src.byteLength) throw bad("header overruns input");
+  let raw: unknown;
+  try {
+    raw = packr.unpack(src.subarray(12, 12 + headLen));
+  } catch (e) {
+    throw bad(`header: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const h = parseHeader(raw);
+  const l = sections(h, 12 + headLen);
+  if (l.end + 4 !== src.byteLength) throw bad(`length ${src.byteLength}, expected ${l.end + 4}`);
+  if (dv.getUint32(l.end, true) !== checksum(buf, base, l.end)) throw bad("checksum mismatch");
+
+  const n = h.kvCount;
+  const m = h.tombCount;
+  const dec = new TextDecoder("utf-8", { fatal: true });
+  const text = (at: number, len: number): string => {
+    try {
+      return dec.decode(src.subarray(at, at + len));
+    } catch {
+      throw bad("keys are not UTF-8");
+    }
+  };
+  const keys = splitBlob(text(l.keys, h.keyBytes), new Uint32Array(buf, base + l.keyLens, n), "key");
+  const sessLens = new Uint32Array(buf, base + l.sessLens, n);
+  const sessBlob = text(l.sessions, h.sessionBytes);
+  const valLens = new Uint32Array(buf, base + l.valLens, n);
+  const flags = new BigUint64Array(buf, base + l.flags, n);
+  const flagWords = new Uint32Array(buf, base + l.flags, 2 * n);
+  const lock = new Float64Array(buf, base + l.lock, n);
+  const create = new Float64Array(buf, base + l.create, n);
+  const modify = new Float64Array(buf, base + l.modify, n);
+
+  const rows = new Array<KVEntry>(n);
+  let voff = l.values;
+  const vend = l.values + h.valueBytes;
+  let soff = 0;
+  for (let i = 0; i < n; i++) {
+    const key = keys[i]!;
+    if (i > 0 && compareKeys(keys[i - 1]!, key) >= 0) throw bad("keys out of order");
+    const vl = valLens[i]!;
+    if (voff + vl > vend) throw bad("value lengths overrun");
+    const value = vl === 0 ? EMPTY_VALUE : arena.alloc(key, src.subarray(voff, voff + vl));
+    voff += vl;
+    const sl = sessLens[i]!;
+    if (soff + sl > sessBlob.length) throw bad("session lengths overrun");
+    const session = sl === 0 ? "" : sessBlob.slice(soff, soff + sl);
+    soff += sl;
+    rows[i] = {
+      key,
+      value,
+      flags: flagWords[2 * i] === 0 && flagWords[2 * i + 1] === 0 ? ZERO_FLAGS : flags[i]!,
+      lockIndex: lock[i]!,
+      session,
+      createIndex: create[i]!,
+      modifyIndex: modify[i]!,
+    };
+  }
+  if (voff !== vend) throw bad("value lengths do not add up");
+  if (soff !== sessBlob.length) throw bad("session lengths do not add up");
+
+  const tkeys = splitBlob(text(l.tombKeys, h.tombKeyBytes), new Uint32Array(buf, base + l.tombLens, m), "tombstone key");
+  const tIdxArr = new Float64Array(buf, base + l.tombIdx, m);
+  const tidx = new Array<number>(m);
+  for (let i = 0; i < m; i++) {
+    if (i > 0 && compareKeys(tkeys[i - 1]!, tkeys[i]!) >= 0) throw bad("tombstones out of order");
+    tidx[i] = tIdxArr[i]!;
+  }
+  const indexes = new Map<TableName, number>();
+  for (const [name, idx] of h.indexes) {
+    if ((TABLES as readonly string[]).includes(name) && idx > 0) indexes.set(name as TableName, idx);
+  }
+  return {
+    lastIndex: h.lastIndex,
+    indexes,
+    kvs: BTree.fromSorted(keys, rows),
+    tombstones: BTree.fromSorted(tkeys, tidx),
+  };
+}

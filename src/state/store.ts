@@ -1,0 +1,262 @@
+/**
+ * store: cairn's state store and FSM: tables, Consul's read index rules,
+ * apply(index, command), watches, snapshot/restore.
+ *
+ * apply is deterministic: its result and the new state depend only on the
+ * prior state, the index and the command (no clock, no randomness). A write
+ * runs to completion (a txn that fails is rolled back through its undo
+ * journal), then arena space is reclaimed, then watchers are gathered and
+ * fired, so a callback always sees fully applied state.
+ *
+ * Read index rules (Consul's KVS endpoint): kvGet -> the entry's ModifyIndex,
+ * else the kvs table index (max of kvs and tombstones); kvList/kvKeys -> the
+ * max ModifyIndex of entries and tombstones under the prefix (the whole table
+ * index for prefix ""), else the table index. Reported indexes are never 0.
+ *
+ * Must never: let a callback run while a write is half applied, mutate a row
+ * in place (rows are replaced), or keep a reference to a caller's value bytes.
+ */
+
+import type {
+  ApplyResult,
+  CancelWatch,
+  Command,
+  Indexed,
+  KVEntry,
+  StoreReader,
+  TxnError,
+  TxnOp,
+  TxnResult,
+  WatchCallback,
+} from "./types.ts";
+import { assert, unreachable } from "../shared/errors.ts";
+import { Tables, WriteTx, type SessionLookup, type TableName } from "./tables.ts";
+import type { Slab } from "./arena.ts";
+import { WatchIndex, type Wakeups } from "./watch.ts";
+import { kvCas, kvDelete, kvDeleteCas, kvDeleteTree, kvListEntries, kvListIndex, kvLock, kvSet, kvUnlock, isOpErr } from "./kvops.ts";
+import { txnReadOnly, txnReadWrite } from "./txn.ts";
+import { decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
+
+const TRUE: ApplyResult = { type: "bool", ok: true };
+const FALSE: ApplyResult = { type: "bool", ok: false };
+const NONE: ApplyResult = { type: "none" };
+
+function atLeastOne(i: number): number {
+  return i === 0 ? 1 : i;
+}
+
+export class Store implements StoreReader {
+  private t = new Tables();
+  private last = 0;
+  private readonly watches = new WatchIndex();
+  private applying = false;
+
+  /** Restores a store from snapshot bytes. */
+  static restore(bytes: Uint8Array): Store {
+    const s = new Store();
+    s.restore(bytes);
+    return s;
+  }
+
+  // ---- reads -------------------------------------------------------------
+
+  lastIndex(): number {
+    return this.last;
+  }
+
+  /** Max index of the given tables (0 when none was written). */
+  tableIndex(...tables: TableName[]): number {
+    let m = 0;
+    for (const n of tables) m = Math.max(m, this.t.index(n));
+    return m;
+  }
+
+  kvGet(key: string): Indexed<KVEntry | undefined> {
+    const e = this.t.kvs.get(key);
+    if (e !== undefined) return { index: atLeastOne(e.modifyIndex), value: e };
+    return { index: atLeastOne(this.t.kvsMaxIndex()), value: undefined };
+  }
+
+  kvList(prefix: string): Indexed<KVEntry[]> {
+    const { entries, maxIndex } = kvListEntries(this.t, prefix);
+    return { index: kvListIndex(this.t, prefix, maxIndex), value: entries };
+  }
+
+  kvKeys(prefix: string, separator: string): Indexed<string[]> {
+    const { entries, maxIndex } = kvListEntries(this.t, prefix);
+    const index = kvListIndex(this.t, prefix, maxIndex);
+    const keys: string[] = [];
+    if (separator === "") {
+      for (const e of entries) keys.push(e.key);
+      return { index, value: keys };
+    }
+    const seen = new Set<string>();
+    const plen = prefix.length;
+    for (const e of entries) {
+      const at = e.key.indexOf(separator, plen);
+      if (at === -1) {
+        keys.push(e.key);
+        continue;
+      }
+      const rolled = e.key.slice(0, at + separator.length);
+      if (!seen.has(rolled)) {
+        seen.add(rolled);
+        keys.push(rolled);
+      }
+    }
+    return { index, value: keys };
+  }
+
+  /** Number of KV entries. */
+  kvCount(): number {
+    return this.t.kvs.size;
+  }
+
+  /** Number of tombstones. */
+  tombstoneCount(): number {
+    return this.t.tombstones.size;
+  }
+
+  txnRead(ops: readonly TxnOp[]): Indexed<{ results: TxnResult[]; errors: TxnError[] }> {
+    const out = txnReadOnly(this.t, ops);
+    return { index: atLeastOne(this.t.kvsMaxIndex()), value: out };
+  }
+
+  watchKey(key: string, cb: WatchCallback): CancelWatch {
+    return this.watches.watchKey(key, cb);
+  }
+
+  watchPrefix(prefix: string, cb: WatchCallback): CancelWatch {
+    return this.watches.watchPrefix(prefix, cb);
+  }
+
+  watchCount(): number {
+    return this.watches.count();
+  }
+
+  /** Arena use, for metrics and tests. */
+  valueStats(): { slabs: number; used: number; live: number } {
+    return this.t.arena.stats();
+  }
+
+  /** Installs the sessions view KV locks consult (until the sessions table exists, none exist). */
+  setSessionLookup(s: SessionLookup): void {
+    this.t.sessions = s;
+  }
+
+  // ---- writes ------------------------------------------------------------
+
+  apply(index: number, cmd: Command): ApplyResult {
+    assert(Number.isSafeInteger(index) && index > this.last, `apply index ${index} after ${this.last}`);
+    assert(!this.applying, "apply re-entered from a watch callback");
+    this.applying = true;
+    let wake: Wakeups;
+    let result: ApplyResult;
+    try {
+      const tx = new WriteTx(this.t, index, cmd.type === "txn");
+      result = this.run(tx, cmd);
+      this.last = index;
+      this.reclaim(tx.released);
+      wake = [];
+      for (const k of tx.touchedKeys) this.watches.collectKey(k, wake);
+      for (const p of tx.touchedTrees) this.watches.collectTree(p, wake);
+    } finally {
+      this.applying = false;
+    }
+    this.watches.fire(wake);
+    return result;
+  }
+
+  private run(tx: WriteTx, cmd: Command): ApplyResult {
+    switch (cmd.type) {
+      case "noop":
+        return NONE;
+      case "kv-set":
+        kvSet(tx, cmd.key, cmd.value, cmd.flags, 0, undefined);
+        return TRUE;
+      case "kv-cas":
+        return kvCas(tx, cmd.key, cmd.value, cmd.flags, cmd.index) !== undefined ? TRUE : FALSE;
+      case "kv-delete":
+        kvDelete(tx, cmd.key);
+        return TRUE;
+      case "kv-delete-cas":
+        return kvDeleteCas(tx, cmd.key, cmd.index) ? TRUE : FALSE;
+      case "kv-delete-tree":
+        kvDeleteTree(tx, cmd.prefix);
+        return TRUE;
+      case "kv-lock": {
+        const r = kvLock(tx, cmd.key, cmd.value, cmd.flags, cmd.session);
+        if (isOpErr(r)) return { type: "error", message: r.err };
+        return r !== undefined ? TRUE : FALSE;
+      }
+      case "kv-unlock": {
+        const r = kvUnlock(tx, cmd.key, cmd.value, cmd.flags, cmd.session);
+        if (isOpErr(r)) return { type: "error", message: r.err };
+        return r !== undefined ? TRUE : FALSE;
+      }
+      case "txn": {
+        const out = txnReadWrite(tx, cmd.ops);
+        if (out.errors.length > 0) tx.rollback();
+        return { type: "txn", results: out.results, errors: out.errors };
+      }
+      case "tombstone-reap":
+        tx.reapTombstones(cmd.index);
+        return NONE;
+      default:
+        return unreachable(cmd);
+    }
+  }
+
+  /** Gives released value bytes back to the arena; compacts slabs that became mostly dead. */
+  private reclaim(released: readonly Uint8Array[]): void {
+    const arena = this.t.arena;
+    let todo: Slab[] | undefined;
+    for (const v of released) {
+      const s = arena.release(v);
+      if (s !== undefined) (todo ??= []).includes(s) || todo.push(s);
+    }
+    if (todo) for (const s of todo) this.compactSlab(s);
+  }
+
+  /** Moves the live values of slab s into fresh space; rows are replaced, indexes untouched. */
+  private compactSlab(s: Slab): void {
+    const { arena, kvs } = this.t;
+    arena.drop(s);
+    for (const key of s.keys) {
+      const row = kvs.get(key);
+      if (row === undefined || !arena.owns(s, row.value)) continue;
+      kvs.set(key, { ...row, value: arena.alloc(key, row.value) });
+    }
+  }
+
+  // ---- snapshots ---------------------------------------------------------
+
+  /** Serializes every table, its indexes and the last applied index. */
+  snapshot(): Uint8Array {
+    return encodeSnapshot({
+      lastIndex: this.last,
+      indexes: this.t.indexes,
+      kvs: this.t.kvs,
+      tombstones: this.t.tombstones,
+    });
+  }
+
+  /**
+   * Replaces all state with a snapshot's. Registered watchers are all fired
+   * (Consul abandons every watch on restore), after the new state is in place.
+   */
+  restore(bytes: Uint8Array): void {
+    assert(!this.applying, "restore during apply");
+    const t = new Tables();
+    t.sessions = this.t.sessions;
+    const d = decodeSnapshot(bytes, t.arena);
+    t.kvs = d.kvs;
+    t.tombstones = d.tombstones;
+    t.indexes = d.indexes;
+    this.t = t;
+    this.last = d.lastIndex;
+    const wake: Wakeups = [];
+    this.watches.collectTree("", wake);
+    this.watches.fire(wake);
+  }
+}

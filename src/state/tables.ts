@@ -1,0 +1,189 @@
+/**
+ * tables: the state store's tables, their max indexes, and the write
+ * transaction that changes them.
+ *
+ * Each table keeps its own max index in `indexes` (Consul's "index" table), so
+ * later tables (nodes, services, checks, sessions) add a name to TableName and
+ * a field here, and a write to one never moves another's index. A WriteTx
+ * records what it changed: an undo journal (only for txn commands, which must
+ * be all-or-nothing), the keys and tree prefixes to wake watchers for, and
+ * value bytes to give back to the arena once the write commits.
+ *
+ * Must never: fire watchers or release arena space before a write commits.
+ */
+
+import type { KVEntry } from "./types.ts";
+import { BTree } from "./btree.ts";
+import { EMPTY_VALUE, ValueArena } from "./arena.ts";
+
+export type TableName = "kvs" | "tombstones";
+
+/** What the KV code needs to know about sessions (the sessions table comes later). */
+export interface SessionLookup {
+  exists(id: string): boolean;
+}
+export const NO_SESSIONS: SessionLookup = { exists: () => false };
+
+const ZERO_FLAGS = 0n;
+
+export class Tables {
+  kvs = new BTree<KVEntry>();
+  /** Tombstones: key (or deleted tree prefix) -> index of the delete. */
+  tombstones = new BTree<number>();
+  indexes = new Map<TableName, number>();
+  arena = new ValueArena();
+  sessions: SessionLookup = NO_SESSIONS;
+
+  index(name: TableName): number {
+    return this.indexes.get(name) ?? 0;
+  }
+
+  /** Consul's kvsMaxIndex: max of the kvs and tombstones table indexes. */
+  kvsMaxIndex(): number {
+    return Math.max(this.index("kvs"), this.index("tombstones"));
+  }
+
+  /** Highest tombstone index among tombstones whose key starts with prefix (0 if none). */
+  tombstoneMaxUnder(prefix: string): number {
+    let max = 0;
+    this.tombstones.forEachPrefix(prefix, (_k, idx) => {
+      if (idx > max) max = idx;
+    });
+    return max;
+  }
+}
+
+type Undo =
+  | { readonly t: "kv"; readonly key: string; readonly prev: KVEntry | undefined }
+  | { readonly t: "tomb"; readonly key: string; readonly prev: number | undefined }
+  | { readonly t: "idx"; readonly table: TableName; readonly prev: number | undefined }
+  | { readonly t: "tree"; readonly rows: KVEntry[] };
+
+/** The fields of a KV row a write chooses; indexes are filled in by the write. */
+export interface KVFields {
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly flags: bigint;
+  readonly lockIndex: number;
+  readonly session: string;
+}
+
+export class WriteTx {
+  readonly index: number;
+  readonly tables: Tables;
+  /** Undo journal; undefined when the write cannot fail half-way. */
+  private readonly journal: Undo[] | undefined;
+  readonly touchedKeys: string[] = [];
+  readonly touchedTrees: string[] = [];
+  /** Values no longer referenced once this commits. */
+  readonly released: Uint8Array[] = [];
+  /** Values allocated by this write (released again if it rolls back). */
+  private readonly allocated: Uint8Array[] = [];
+
+  constructor(tables: Tables, index: number, undoable: boolean) {
+    this.tables = tables;
+    this.index = index;
+    this.journal = undoable ? [] : undefined;
+  }
+
+  /** Inserts or replaces a KV row; copies the value bytes into the arena. */
+  putKV(f: KVFields, createIndex: number): KVEntry {
+    const t = this.tables;
+    const value = f.value.byteLength === 0 ? EMPTY_VALUE : t.arena.alloc(f.key, f.value);
+    if (value.byteLength > 0) this.allocated.push(value);
+    const row: KVEntry = {
+      key: f.key,
+      value,
+      flags: f.flags === 0n ? ZERO_FLAGS : f.flags,
+      lockIndex: f.lockIndex,
+      session: f.session,
+      createIndex,
+      modifyIndex: this.index,
+    };
+    const prev = t.kvs.set(f.key, row);
+    this.journal?.push({ t: "kv", key: f.key, prev });
+    if (prev !== undefined) this.released.push(prev.value);
+    this.touchedKeys.push(f.key);
+    this.setIndex("kvs");
+    return row;
+  }
+
+  /** Deletes a KV row (Consul's kvsDeleteWithEntry); caller writes the tombstone. */
+  deleteKV(key: string): void {
+    const prev = this.tables.kvs.delete(key);
+    if (prev === undefined) return;
+    this.journal?.push({ t: "kv", key, prev });
+    this.released.push(prev.value);
+    this.touchedKeys.push(key);
+    this.setIndex("kvs");
+  }
+
+  /** Deletes every row under prefix; returns how many. */
+  deleteTree(prefix: string): number {
+    const rows: KVEntry[] = [];
+    const n = this.tables.kvs.deleteRange(prefix, (_k, row) => void rows.push(row));
+    if (n === 0) return 0;
+    this.journal?.push({ t: "tree", rows });
+    for (const r of rows) this.released.push(r.value);
+    this.touchedTrees.push(prefix);
+    return n;
+  }
+
+  putTombstone(key: string): void {
+    const prev = this.tables.tombstones.set(key, this.index);
+    this.journal?.push({ t: "tomb", key, prev });
+    this.setIndex("tombstones");
+  }
+
+  /** Removes tombstones with index <= upTo (no table index change, as Consul). */
+  reapTombstones(upTo: number): number {
+    const dead: string[] = [];
+    this.tables.tombstones.forEach((k, idx) => {
+      if (idx <= upTo) dead.push(k);
+    });
+    for (const k of dead) {
+      const prev = this.tables.tombstones.delete(k);
+      this.journal?.push({ t: "tomb", key: k, prev });
+    }
+    return dead.length;
+  }
+
+  setIndex(table: TableName): void {
+    const m = this.tables.indexes;
+    this.journal?.push({ t: "idx", table, prev: m.get(table) });
+    m.set(table, this.index);
+  }
+
+  /** Undoes every change, newest first. Only for undoable transactions. */
+  rollback(): void {
+    const j = this.journal;
+    if (j === undefined) throw new Error("assertion failed: rollback of a write without a journal");
+    const t = this.tables;
+    for (let i = j.length - 1; i >= 0; i--) {
+      const u = j[i]!;
+      switch (u.t) {
+        case "kv":
+          if (u.prev === undefined) t.kvs.delete(u.key);
+          else t.kvs.set(u.key, u.prev);
+          break;
+        case "tomb":
+          if (u.prev === undefined) t.tombstones.delete(u.key);
+          else t.tombstones.set(u.key, u.prev);
+          break;
+        case "idx":
+          if (u.prev === undefined) t.indexes.delete(u.table);
+          else t.indexes.set(u.table, u.prev);
+          break;
+        case "tree":
+          for (const r of u.rows) t.kvs.set(r.key, r);
+          break;
+      }
+    }
+    j.length = 0;
+    // Nothing this write allocated is referenced any more; nothing it released was really released.
+    this.released.length = 0;
+    this.released.push(...this.allocated);
+    this.touchedKeys.length = 0;
+    this.touchedTrees.length = 0;
+  }
+}
