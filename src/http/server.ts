@@ -344,7 +344,12 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
       );
       blocking.shutdown();
-      for (const [socket, n] of sockets) if (n === 0) socket.destroy();
+      for (const [socket, n] of sockets) {
+        if (n === 0) {
+          sockets.delete(socket);
+          socket.destroy();
+        }
+      }
       if (inFlight > 0) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, HTTP_SHUTDOWN_GRACE_MS);
@@ -354,7 +359,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
           };
         });
       }
-      for (const socket of sockets.keys()) socket.destroy();
+      for (const socket of [...sockets.keys()]) {
+        sockets.delete(socket);
+        socket.destroy();
+      }
       await serverClosed;
       if (socketPath !== undefined) {
         try {
