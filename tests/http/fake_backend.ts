@@ -9,7 +9,7 @@
  */
 
 import type { Backend, Consistency, LeaderView } from "../../src/server/types.ts";
-import { CairnError } from "../../src/shared/errors.ts";
+import { CairnError, unreachable } from "../../src/shared/errors.ts";
 import type {
   ApplyResult,
   CancelWatch,
@@ -252,6 +252,8 @@ export class FakeBackend implements Backend {
         for (const t of r.trees) s.fire({ tree: t });
         return { type: "txn", results: r.results, errors: [] };
       }
+      default:
+        return unreachable(cmd);
     }
   }
 
