@@ -11,7 +11,7 @@ import { CairnError, badRequest } from "../shared/errors.ts";
 import type { Command, KVEntry } from "../state/types.ts";
 import type { BlockingQuery } from "./blocking.ts";
 import type { Env, RequestCtx } from "./context.ts";
-import { goQuote, renderEntries, renderStrings } from "./json.ts";
+import { renderEntries, renderStrings } from "./json.ts";
 import { checkDatacenter, effectiveConsistency, parseQueryOptions, parseUint64 } from "./query.ts";
 import { type Body, jsonReply, NO_BODY, Rendered, type Reply, textReply } from "./respond.ts";
 
@@ -197,17 +197,21 @@ async function kvPut(ctx: RequestCtx, env: Env, key: string): Promise<Reply> {
   if (ctx.contentLength > max) return tooLarge(ctx.contentLength, max);
   const body = await ctx.readBody(max);
   if (!body.ok) return tooLarge(body.received, max);
-  if (session !== undefined) {
-    // Sessions do not exist yet, so every session id is unknown to the state store.
-    throw new CairnError("internal", session === "" ? "missing session" : `invalid session ${goQuote(session)}`);
-  }
   const value = new Uint8Array(body.data.buffer, body.data.byteOffset, body.data.byteLength);
-  const cmd: Command =
-    cas === undefined
-      ? { type: "kv-set", key, value, flags }
-      : { type: "kv-cas", key, value, flags, index: Number(cas) };
+  let cmd: Command;
+  if (session !== undefined) {
+    cmd = ctx.query.has("release")
+      ? { type: "kv-unlock", key, value, flags, session }
+      : { type: "kv-lock", key, value, flags, session };
+  } else if (cas !== undefined) {
+    cmd = { type: "kv-cas", key, value, flags, index: Number(cas) };
+  } else {
+    cmd = { type: "kv-set", key, value, flags };
+  }
   const out = await env.backend.apply(cmd);
-  if (cas === undefined) return jsonReply("true");
+  // Consul answers FSM errors (e.g. `invalid session "x"`) as RPC errors: 500 with the text.
+  if (out.type === "error") throw new CairnError("internal", out.message);
+  if (cmd.type === "kv-set") return jsonReply("true");
   return jsonReply(out.type === "bool" && out.ok ? "true" : "false");
 }
 
@@ -223,6 +227,7 @@ async function kvDelete(ctx: RequestCtx, env: Env, key: string): Promise<Reply> 
   else if (recurse) cmd = { type: "kv-delete-tree", prefix: key };
   else cmd = { type: "kv-delete", key };
   const out = await env.backend.apply(cmd);
+  if (out.type === "error") throw new CairnError("internal", out.message);
   if (cas === undefined) return jsonReply("true");
   return jsonReply(out.type === "bool" && out.ok ? "true" : "false");
 }

@@ -176,6 +176,7 @@ export async function txnHandler(ctx: RequestCtx, env: Env): Promise<Reply> {
   }
   checkDatacenter(ctx.query, env.agent.datacenter);
   const out = await env.backend.apply({ type: "txn", ops: decoded.ops });
+  if (out.type === "error") throw new CairnError("internal", out.message);
   if (out.type !== "txn") throw new CairnError("internal", "unexpected apply result for a transaction");
   if (out.errors.length > 0) {
     return jsonReply('{"Results":null,"Errors":' + renderErrors(out.errors) + "}", 409);

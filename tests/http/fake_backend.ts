@@ -197,6 +197,8 @@ export class FakeBackend implements Backend {
   /** Commands applied, in order. */
   readonly applied: Command[] = [];
   barriers: Consistency[] = [];
+  /** Session ids the fake treats as existing. */
+  readonly sessions = new Set<string>();
 
   async apply(cmd: Command): Promise<ApplyResult> {
     if (!this.hasLeader) throw new CairnError("no-leader", "No cluster leader");
@@ -251,6 +253,22 @@ export class FakeBackend implements Backend {
         for (const k of r.touched) s.fire({ key: k });
         for (const t of r.trees) s.fire({ tree: t });
         return { type: "txn", results: r.results, errors: [] };
+      }
+      case "kv-lock":
+      case "kv-unlock": {
+        if (cmd.session === "") return { type: "error", message: "missing session" };
+        if (!this.sessions.has(cmd.session)) return { type: "error", message: `invalid session "${cmd.session}"` };
+        const cur = s.kv.get(cmd.key);
+        const lock = cmd.type === "kv-lock";
+        if (lock ? cur !== undefined && cur.session !== "" && cur.session !== cmd.session : cur?.session !== cmd.session) {
+          return { type: "bool", ok: false };
+        }
+        const e = put(s.kv, cmd.key, cmd.value, cmd.flags, idx);
+        const fresh = lock && cur?.session !== cmd.session;
+        s.kv.set(cmd.key, { ...e, session: lock ? cmd.session : "", lockIndex: e.lockIndex + (fresh ? 1 : 0) });
+        s.kvIndex = idx;
+        s.fire({ key: cmd.key });
+        return { type: "bool", ok: true };
       }
       default:
         return unreachable(cmd);

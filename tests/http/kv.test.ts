@@ -141,14 +141,27 @@ kv("CAS and delete variants answer true/false", async ({ h }) => {
   assert.is(h.backend.store.kv.size, 0);
 });
 
-kv("acquire/release: sessions are unknown, Consul's state-store error", async ({ h }) => {
+kv("acquire/release go through the log as kv-lock/kv-unlock; FSM errors are 500", async ({ h }) => {
   const a = await request(h.port, "/v1/kv/l?acquire=abc", { method: "PUT", body: "x" });
   assert.is(a.status, 500);
   assert.is(a.text, 'invalid session "abc"');
   const r = await request(h.port, "/v1/kv/l?release=", { method: "PUT", body: "x" });
   assert.is(r.status, 500);
   assert.is(r.text, "missing session");
-  assert.is(h.backend.applied.length, 0);
+  h.backend.sessions.add("s1");
+  h.backend.sessions.add("s2");
+  const ok = await request(h.port, "/v1/kv/l?acquire=s1&flags=3", { method: "PUT", body: "x" });
+  assert.is(ok.text, "true");
+  const busy = await request(h.port, "/v1/kv/l?acquire=s2", { method: "PUT", body: "y" });
+  assert.is(busy.text, "false");
+  const g = await request(h.port, "/v1/kv/l");
+  assert.ok(g.text.includes('"LockIndex":1,"Key":"l","Flags":3,"Value":"eA==","Session":"s1"'), g.text);
+  const rel = await request(h.port, "/v1/kv/l?release=s1", { method: "PUT", body: "z" });
+  assert.is(rel.text, "true");
+  assert.equal(
+    h.backend.applied.map((c) => c.type),
+    ["kv-lock", "kv-unlock", "kv-lock", "kv-lock", "kv-unlock"],
+  );
 });
 
 kv("oversized value: 413 with Consul's text, by Content-Length and by chunked stream", async () => {
