@@ -1,0 +1,77 @@
+/**
+ * agent/config/parse: one config document (JSON or HCL v1 text) -> plain data.
+ *
+ * HCL goes through js-hcl-parser (HashiCorp's Go parser compiled to JS), which
+ * turns every block into a list of objects; tree.ts folds those back.
+ * An empty (or blank) document is valid and has no keys.
+ *
+ * Must never: read files (load.ts does) or interpret keys.
+ */
+
+export type ConfigFormat = "json" | "hcl";
+
+export type ParsedDoc = { readonly ok: true; readonly data: Record<string, unknown> } | { readonly ok: false; readonly error: string };
+
+interface HclModule {
+  parse(text: string): string;
+}
+
+let hclModule: HclModule | undefined;
+
+async function loadHcl(): Promise<HclModule> {
+  if (!hclModule) {
+    const mod = await import("js-hcl-parser");
+    hclModule = mod.default;
+  }
+  return hclModule;
+}
+
+/** Line and column of a character offset, 1-based. */
+function lineCol(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  const col = offset - before.lastIndexOf("\n");
+  return `line ${line}, column ${col}`;
+}
+
+function parseJson(text: string): ParsedDoc {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      const what = Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
+      return { ok: false, error: `json: cannot unmarshal ${what} into Go value of type map[string]interface {}` };
+    }
+    return { ok: true, data: v as Record<string, unknown> };
+  } catch (e) {
+    const msg = (e as Error).message;
+    const m = /position (\d+)/.exec(msg);
+    const where = m ? ` (${lineCol(text, Number(m[1]))})` : "";
+    return { ok: false, error: `invalid JSON: ${msg}${where}` };
+  }
+}
+
+async function parseHcl(text: string): Promise<ParsedDoc> {
+  const hcl = await loadHcl();
+  let out: string;
+  try {
+    out = hcl.parse(text);
+  } catch (e) {
+    return { ok: false, error: String(e) };
+  }
+  if (!out.trimStart().startsWith("{")) {
+    return { ok: false, error: out.replace(/^unable to parse JSON: /, "") };
+  }
+  return parseJson(out);
+}
+
+export async function parseDocument(text: string, format: ConfigFormat): Promise<ParsedDoc> {
+  if (text.trim() === "") return { ok: true, data: {} };
+  return format === "json" ? parseJson(text) : parseHcl(text);
+}
+
+/** Format by extension, as Consul decides it; undefined for other files. */
+export function formatOf(path: string): ConfigFormat | undefined {
+  if (path.endsWith(".json")) return "json";
+  if (path.endsWith(".hcl")) return "hcl";
+  return undefined;
+}

@@ -1,0 +1,52 @@
+/**
+ * cli/commands: the table of every CLI command. To add one, add an entry whose
+ * key is the command path ("catalog services") and whose `load` imports the
+ * module lazily, so `cairn version` never loads the agent.
+ *
+ * Must never: import command modules eagerly.
+ */
+
+import type { CommandTable } from "./command.ts";
+
+export const COMMANDS: CommandTable = {
+  agent: {
+    synopsis: "Runs a Consul agent",
+    load: async () => (await import("./agent.ts")).agentCommand,
+  },
+  configtest: {
+    synopsis: "Validate config files/directories",
+    load: async () => (await import("./configtest.ts")).configtestCommand,
+  },
+  validate: {
+    synopsis: "Validate config files/directories",
+    load: async () => (await import("./configtest.ts")).configtestCommand,
+  },
+  version: {
+    synopsis: "Prints the Consul version",
+    load: async () => (await import("./version.ts")).versionCommand,
+  },
+  kv: {
+    synopsis: "Interact with the key-value store",
+    load: async () => (await import("./kv.ts")).kvCommand,
+  },
+  "kv get": {
+    synopsis: "Retrieves or lists data from the KV store",
+    load: async () => (await import("./kv_get.ts")).kvGetCommand,
+  },
+  "kv put": {
+    synopsis: "Sets or updates data in the KV store",
+    load: async () => (await import("./kv_put.ts")).kvPutCommand,
+  },
+  "kv delete": {
+    synopsis: "Removes data from the KV store",
+    load: async () => (await import("./kv_delete.ts")).kvDeleteCommand,
+  },
+  "kv export": {
+    synopsis: "Exports a tree from the KV store as JSON",
+    load: async () => (await import("./kv_export.ts")).kvExportCommand,
+  },
+  "kv import": {
+    synopsis: "Imports a tree stored as JSON to the KV store",
+    load: async () => (await import("./kv_import.ts")).kvImportCommand,
+  },
+};
