@@ -1,0 +1,27 @@
+/**
+ * bench/lib: what benches may use — server lifecycle, load in a separate process, blocking-query
+ * helpers, progress and Markdown output.
+ *
+ * Must never: contain logic of its own; it only re-exports.
+ */
+
+export * from "./config.ts";
+export { baseUrl, consulIndex, forEachLimited, httpRequest, monoMs, sleep } from "./http.ts";
+export type { Endpoint, HttpReply } from "./http.ts";
+export { HelperProcess, repoRoot } from "./ipc.ts";
+export {
+  cairnSpec, freePort, helloSpec, isReady, nodeKvPath, nodeKvSpec, rssOf, startServer, stopServer, target, waitFor, waitReady,
+} from "./agent.ts";
+export type { Rss, RunningServer, ServerSpec, StopInfo, Target, TargetCaps, TargetName } from "./agent.ts";
+export { fmtMs, runLoad } from "./load.ts";
+export { note, phase } from "./progress.ts";
+export type { Phase } from "./progress.ts";
+export { environment, fmtBytes, fmtInt, fmtOk, fmtRatio, headerLine, markdownTable } from "./table.ts";
+export type { Environment } from "./table.ts";
+export { makeValue } from "./values.ts";
+export type * from "./protocol.ts";
+export { fanout, median, percentile, withParkedWatchers } from "./bq.ts";
+export type { FanoutResult, FanoutRound, ParkedAround } from "./bq.ts";
+export { seedKeys } from "./seed.ts";
+export type { SeedOptions, SeedResult } from "./seed.ts";
+export { fdLimit } from "./limits.ts";
