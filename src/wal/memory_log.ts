@@ -81,7 +81,12 @@ export class MemoryLog implements LogStore {
     if (snap.index > this.last) {
       this.entries = [];
       this.last = snap.index;
-      this.schedule();
+      return new Promise((resolve) =>
+        setImmediate(() => {
+          this.report();
+          resolve();
+        }),
+      );
     } else {
       const keepFrom = snap.index - trailing;
       let drop = 0;

@@ -89,6 +89,7 @@ export class WalLog implements LogStore {
   private qHead = 0;
   private queuedEntries = 0;
   private spaceArmed = false;
+  private wakePending = false;
   private durableArmed = false;
   private truncating = 0;
   private truncCap = Infinity;
@@ -179,7 +180,7 @@ export class WalLog implements LogStore {
     let i = 0;
     if (this.qHead === this.queue.length) {
       while (i < n && this.writeEntry(entries[i]!)) i++;
-      this.ring.wake();
+      this.wakeSoon();
     }
     this.queuedEntries += n - i;
     for (; i < n; i++) this.queue.push(entries[i]!);
@@ -276,6 +277,21 @@ export class WalLog implements LogStore {
     if (this.state === "failed") return new CairnError("internal", `wal: the log writer failed: ${this.failure?.message ?? "unknown"}`);
     return new CairnError("unavailable", `wal: the log is ${this.state === "new" ? "not open" : this.state}`);
   }
+
+  /**
+   * Wake the worker once per tick, after the current task's appends: callers
+   * woken by one durable report append in the same tick, so they share a batch.
+   */
+  private wakeSoon(): void {
+    if (this.wakePending) return;
+    this.wakePending = true;
+    queueMicrotask(this.wakeNow);
+  }
+
+  private readonly wakeNow = (): void => {
+    this.wakePending = false;
+    this.ring.wake();
+  };
 
   private writeEntry(e: LogEntry): boolean {
     const len = RECORD_HEADER_BYTES + e.data.length;
