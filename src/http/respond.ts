@@ -4,8 +4,9 @@
  * Maps error kinds to statuses (and nowhere else does), writes plain-text error bodies,
  * JSON with Content-Type application/json (pretty-printed like json.MarshalIndent when
  * asked or by default in dev mode), gzip when the client accepts it (Consul wraps every
- * endpoint in gziphandler with MinSize(0), so any non-empty body is compressed and every
- * response says `Vary: Accept-Encoding`), and the headers Consul's wrap() sets.
+ * endpoint in gziphandler with its DefaultMinSize of 1400 bytes, so only bodies of at
+ * least that size are compressed, and every wrapped response says
+ * `Vary: Accept-Encoding`), and the headers Consul's wrap() sets.
  *
  * A `Rendered` JSON body is immutable and may be shared by thousands of responses: its
  * pretty and gzip variants are computed at most once.
@@ -55,7 +56,15 @@ export interface Reply {
   readonly body: Body;
   /** Close the connection after this response (e.g. an unread oversized body). */
   readonly close?: boolean;
+  /**
+   * Not from a wrapped endpoint (Consul's Index handler, ServeMux redirects): only the
+   * configured response headers, no ACL-policy header, no gzip, no Vary.
+   */
+  readonly bare?: boolean;
 }
+
+/** gziphandler.DefaultMinSize: smaller bodies are sent uncompressed. */
+export const GZIP_MIN_SIZE = 1400;
 
 export const NO_BODY: Body = { kind: "none" };
 
@@ -115,8 +124,10 @@ export function acceptsGzip(header: string | undefined): boolean {
 export interface WriteOpts {
   readonly pretty: boolean;
   readonly gzip: boolean;
-  /** Headers set on every response (X-Consul-Default-ACL-Policy, configured headers). */
+  /** Configured response headers (http_config.response_headers), set on every response. */
   readonly common: Readonly<Record<string, string>>;
+  /** Headers wrap() adds on API endpoints (X-Consul-Default-ACL-Policy). */
+  readonly wrapped: Readonly<Record<string, string>>;
   readonly head?: boolean;
 }
 
@@ -125,21 +136,28 @@ export function writeReply(res: ServerResponse, reply: Reply, o: WriteOpts): num
   if (res.headersSent || res.writableEnded || res.destroyed) return 0;
   try {
     for (const k in o.common) res.setHeader(k, o.common[k] as string);
-    res.setHeader("Vary", "Accept-Encoding");
+    const wrapped = reply.bare !== true;
+    if (wrapped) {
+      for (const k in o.wrapped) res.setHeader(k, o.wrapped[k] as string);
+      res.setHeader("Vary", "Accept-Encoding");
+    }
     for (const k in reply.headers) res.setHeader(k, reply.headers[k] as string);
     let data: Buffer | undefined;
     const b = reply.body;
     switch (b.kind) {
       case "none":
         break;
-      case "json":
-        data = b.r.variant(o.pretty, o.gzip && b.r.size > 0);
+      case "json": {
+        const plain = b.r.variant(o.pretty, false);
+        const gz = wrapped && o.gzip && plain.length >= GZIP_MIN_SIZE;
+        data = gz ? b.r.variant(o.pretty, true) : plain;
         res.setHeader("Content-Type", "application/json");
-        if (o.gzip && b.r.size > 0) res.setHeader("Content-Encoding", "gzip");
+        if (gz) res.setHeader("Content-Encoding", "gzip");
         break;
+      }
       case "text":
         if (!("Content-Type" in reply.headers)) res.setHeader("Content-Type", b.contentType);
-        if (o.gzip && b.data.length > 0) {
+        if (wrapped && o.gzip && b.data.length >= GZIP_MIN_SIZE) {
           data = gzipSync(b.data);
           res.setHeader("Content-Encoding", "gzip");
         } else data = b.data;

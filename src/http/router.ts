@@ -4,8 +4,9 @@
  * Patterns behave like Go's ServeMux: a pattern ending in "/" matches a subtree (longest
  * wins), "/v1/kv" redirects to "/v1/kv/", and unclean paths ("//", "/./", "/../") redirect
  * to their clean form. Per route: OPTIONS -> 200 with Allow (OPTIONS + methods); other
- * methods -> 405 "method X not allowed" with the same Allow header; an unknown /v1 path
- * -> 404 with an empty body; other paths -> 404 with Consul's "Invalid URL path" text.
+ * methods -> 405 "method X not allowed" with the same Allow header; unknown paths go to
+ * Consul's Index handler: 404 "Invalid URL path: ..." (one text for paths containing
+ * "/v1/", another for the rest), "/" answers that the UI is disabled.
  *
  * Must never: run a handler for a method its route does not allow.
  */
@@ -21,9 +22,12 @@ export interface Route {
   readonly handler: Handler;
 }
 
-/** Body of the 404 for paths outside /v1/ (and not the UI). */
+/** Consul's Index handler texts (written with Fprintln, hence the newline). */
+export const INVALID_URL_PATH_V1 = "Invalid URL path: not a recognized HTTP API endpoint\n";
 export const INVALID_URL_PATH =
-  "Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'";
+  "Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'\n";
+export const INDEX_NO_UI =
+  "Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart.";
 
 /** Go's path.Clean, keeping a trailing slash as ServeMux does. */
 export function cleanPath(p: string): string {
@@ -80,9 +84,8 @@ export class Router {
       // ServeMux sends "/v1/kv" to the "/v1/kv/" subtree with a redirect.
       const sub = this.subtrees.find((r) => r.pattern === ctx.path + "/");
       if (sub) return redirect(ctx.path + "/", rawQuery);
-      if (ctx.path.startsWith("/v1/")) return { status: 404, headers: {}, body: NO_BODY };
-      if (ctx.path === "/") return textReply(200, "Consul Agent");
-      return textReply(404, INVALID_URL_PATH);
+      if (ctx.path === "/") return { ...textReply(200, INDEX_NO_UI), bare: true };
+      return { ...textReply(404, ctx.path.includes("/v1/") ? INVALID_URL_PATH_V1 : INVALID_URL_PATH), bare: true };
     }
     if (ctx.method === "OPTIONS") {
       return { status: 200, headers: { Allow: ["OPTIONS", ...route.methods].join(",") }, body: NO_BODY };
@@ -103,5 +106,5 @@ export class Router {
 
 function redirect(path: string, rawQuery: string): Reply {
   const loc = escapePath(path) + (rawQuery !== "" ? "?" + rawQuery : "");
-  return { status: 301, headers: { Location: loc }, body: NO_BODY };
+  return { status: 301, headers: { Location: loc }, body: NO_BODY, bare: true };
 }

@@ -117,7 +117,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const router = new Router(ROUTES);
   const common: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.responseHeaders ?? {})) common[canonicalHeader(k)] = v;
-  common["X-Consul-Default-ACL-Policy"] = "allow";
+  const wrapped = { "X-Consul-Default-ACL-Policy": "allow" };
   const maxConnections = opts.maxConnections ?? HTTP_MAX_CONNECTIONS;
   const log = opts.log;
 
@@ -177,6 +177,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         pretty,
         gzip,
         common,
+        wrapped,
         head: method === "HEAD",
       });
     };

@@ -55,12 +55,15 @@ sv("wrong method: 405 with Allow; OPTIONS: 200 with Allow only", async ({ h }) =
 sv("unknown paths: 404", async ({ h }) => {
   const a = await request(h.port, "/v1/nope");
   assert.is(a.status, 404);
-  assert.is(a.body.length, 0);
+  assert.is(a.text, "Invalid URL path: not a recognized HTTP API endpoint\n");
+  assert.is(a.headers["x-consul-default-acl-policy"], undefined, "Index is not a wrapped endpoint");
+  assert.is(a.headers["access-control-allow-origin"], "*");
   const b = await request(h.port, "/favicon.ico");
   assert.is(b.status, 404);
-  assert.match(b.text, /^Invalid URL path/);
+  assert.is(b.text, "Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'\n");
   const root = await request(h.port, "/");
   assert.is(root.status, 200);
+  assert.match(root.text, /^Consul Agent: UI disabled/);
 });
 
 sv("common headers: ACL policy, configured headers, Vary", async ({ h }) => {
@@ -89,8 +92,12 @@ sv("pretty output like json.MarshalIndent plus newline; prettyByDefault", async 
   }
 });
 
-sv("gzip when the client accepts it", async ({ h }) => {
-  await request(h.port, "/v1/kv/g", { method: "PUT", body: "x".repeat(1000) });
+sv("gzip when the client accepts it and the body reaches gziphandler's 1400-byte minimum", async ({ h }) => {
+  await request(h.port, "/v1/kv/small", { method: "PUT", body: "tiny" });
+  const small = await request(h.port, "/v1/kv/small", { headers: { "Accept-Encoding": "gzip" } });
+  assert.is(small.headers["content-encoding"], undefined);
+  assert.is(small.headers.vary, "Accept-Encoding");
+  await request(h.port, "/v1/kv/g", { method: "PUT", body: "x".repeat(1500) });
   const r = await request(h.port, "/v1/kv/g", { headers: { "Accept-Encoding": "gzip, deflate" } });
   assert.is(r.headers["content-encoding"], "gzip");
   const text = gunzipSync(r.body).toString();
@@ -98,7 +105,7 @@ sv("gzip when the client accepts it", async ({ h }) => {
   const rp = await request(h.port, "/v1/kv/g?pretty", { headers: { "Accept-Encoding": "gzip" } });
   assert.ok(gunzipSync(rp.body).toString().endsWith("]\n"));
   const raw0 = await request(h.port, "/v1/kv/g?raw", { headers: { "Accept-Encoding": "gzip" } });
-  assert.is(gunzipSync(raw0.body).toString(), "x".repeat(1000));
+  assert.is(gunzipSync(raw0.body).toString(), "x".repeat(1500));
   const no = await request(h.port, "/v1/kv/g", { headers: { "Accept-Encoding": "gzip;q=0" } });
   assert.is(no.headers["content-encoding"], undefined);
   const nf = await request(h.port, "/v1/kv/none", { headers: { "Accept-Encoding": "gzip" } });
