@@ -356,7 +356,7 @@ export function buildRuntimeConfig(input: BuildInput, deps: BuildDeps): BuildRes
       "check_output_max_size must be positive, to discard check output use the discard_check_output flag",
     );
   }
-  push(validateBasicName("primary_datacenter", primaryDatacenter, true));
+  if (r.str("primary_datacenter") !== "") push(validateBasicName("primary_datacenter", primaryDatacenter, true));
   if (!dev && uiEnabled && uiDir !== "") {
     errors.push(
       "Both the ui_config.enabled and ui_config.dir (or -ui and -ui-dir) were specified, please provide only one.",

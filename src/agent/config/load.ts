@@ -182,7 +182,8 @@ function checkDataDir(p: string): string | null {
     const st = fs.statSync(p);
     return st.isDirectory() ? null : `data_dir ${JSON.stringify(p)} is not a directory`;
   } catch (e) {
-    if ((e as { code?: string }).code !== "ENOENT") return `Error getting info on data_dir: ${(e as Error).message}`;
+    const code = (e as { code?: string }).code;
+    if (code !== "ENOENT" && code !== "ENOTDIR") return `Error getting info on data_dir: ${(e as Error).message}`;
   }
   let dir = path.dirname(path.resolve(p));
   for (;;) {
@@ -193,7 +194,7 @@ function checkDataDir(p: string): string | null {
       return null;
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code === "ENOENT" && path.dirname(dir) !== dir) {
+      if ((code === "ENOENT" || code === "ENOTDIR") && path.dirname(dir) !== dir) {
         dir = path.dirname(dir);
         continue;
       }

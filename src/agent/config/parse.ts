@@ -34,6 +34,91 @@ function lineCol(text: string, offset: number): string {
   return `line ${line}, column ${col}`;
 }
 
+/** Offset of the first JSON syntax error (a small recursive-descent scan), or -1. */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && " \t\r\n".includes(text[i] ?? "")) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const str = (): void => {
+    if (text[i] !== '"') fail();
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] === "\\") i++;
+      else if ((text.charCodeAt(i) ?? 0) < 0x20) fail();
+      i++;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        str();
+        ws();
+        if (text[i] !== ":") fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return;
+        }
+        fail();
+      }
+    }
+    if (c === "[") {
+      i++;
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return;
+        }
+        fail();
+      }
+    }
+    if (c === '"') return str();
+    const m = /^(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false|null)/.exec(text.slice(i, i + 400));
+    if (!m) fail();
+    i += m ? m[0].length : 0;
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+    return -1;
+  } catch (e) {
+    return typeof e === "number" ? e : -1;
+  }
+}
+
 function parseJson(text: string): ParsedDoc {
   try {
     const v: unknown = JSON.parse(text);
@@ -43,9 +128,9 @@ function parseJson(text: string): ParsedDoc {
     }
     return { ok: true, data: v as Record<string, unknown> };
   } catch (e) {
-    const msg = (e as Error).message;
-    const m = /position (\d+)/.exec(msg);
-    const where = m ? ` (${lineCol(text, Number(m[1]))})` : "";
+    const msg = (e as Error).message.replace(/ \(line \d+ column \d+\)$/, "");
+    const at = jsonErrorOffset(text);
+    const where = at >= 0 ? ` (${lineCol(text, at)})` : "";
     return { ok: false, error: `invalid JSON: ${msg}${where}` };
   }
 }
