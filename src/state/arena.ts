@@ -60,6 +60,25 @@ export class ValueArena {
     return view;
   }
 
+  /**
+   * Restore path: copies a block of concatenated small values into a slab of
+   * its own in one copy; the caller makes views at the given lengths.
+   */
+  adoptBlock(block: Uint8Array, keys: readonly string[]): ArrayBuffer {
+    const s = new Slab(Math.max(block.byteLength, 8));
+    new Uint8Array(s.buf).set(block);
+    s.used = block.byteLength;
+    s.live = block.byteLength;
+    for (const k of keys) s.keys.push(k);
+    this.slabs.set(s.buf, s);
+    return s.buf;
+  }
+
+  /** Largest total a block given to adoptBlock should have, and the largest single value in it. */
+  get blockLimits(): { total: number; value: number } {
+    return { total: this.slabBytes, value: Math.min(STATE_SLAB_MAX_VALUE, this.slabBytes) };
+  }
+
   /** The value is no longer referenced by the store; returns its slab if that should now be compacted. */
   release(value: Uint8Array): Slab | undefined {
     if (value.byteLength === 0) return undefined;

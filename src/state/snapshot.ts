@@ -27,7 +27,7 @@ import type { TableName } from "./tables.ts";
 import type { ValueArena } from "./arena.ts";
 import { BTree } from "./btree.ts";
 import { CairnError } from "../shared/errors.ts";
-import { compareKeys } from "./keyorder.ts";
+import { compareKeys, isPlainKey } from "./keyorder.ts";
 import { EMPTY_VALUE } from "./arena.ts";
 
 const MAGIC = [0x43, 0x52, 0x53, 0x4e]; // "CRSN"
@@ -273,7 +273,10 @@ export function decodeSnapshot(bytes: Uint8Array, arena: ValueArena): DecodedSna
       throw bad("keys are not UTF-8");
     }
   };
-  const keys = splitBlob(text(l.keys, h.keyBytes), new Uint32Array(buf, base + l.keyLens, n), "key");
+  const keyBlob = text(l.keys, h.keyBytes);
+  const keys = splitBlob(keyBlob, new Uint32Array(buf, base + l.keyLens, n), "key");
+  // Native `<` agrees with code point order unless keys hold units >= 0xD800 (keyorder.ts).
+  const nativeOrder = isPlainKey(keyBlob);
   const sessLens = new Uint32Array(buf, base + l.sessLens, n);
   const sessBlob = text(l.sessions, h.sessionBytes);
   const valLens = new Uint32Array(buf, base + l.valLens, n);
@@ -283,24 +286,55 @@ export function decodeSnapshot(bytes: Uint8Array, arena: ValueArena): DecodedSna
   const create = new Float64Array(buf, base + l.create, n);
   const modify = new Float64Array(buf, base + l.modify, n);
 
-  const rows = new Array<KVEntry>(n);
-  let voff = l.values;
+  // Values: runs of small values are copied into slabs one block at a time.
+  const values = new Array<Uint8Array>(n);
+  const lim = arena.blockLimits;
   const vend = l.values + h.valueBytes;
+  let voff = l.values;
+  let runStart = 0; // first row of the pending run
+  let runFrom = voff; // its first byte
+  const flush = (end: number): void => {
+    if (end === runStart) return;
+    const buf2 = arena.adoptBlock(src.subarray(runFrom, voff), keys.slice(runStart, end));
+    let off = 0;
+    for (let j = runStart; j < end; j++) {
+      const vl = valLens[j]!;
+      values[j] = vl === 0 ? EMPTY_VALUE : new Uint8Array(buf2, off, vl);
+      off += vl;
+    }
+  };
+  for (let i = 0; i < n; i++) {
+    const vl = valLens[i]!;
+    if (voff + vl > vend) throw bad("value lengths overrun");
+    if (vl > lim.value) {
+      flush(i);
+      values[i] = arena.alloc(keys[i]!, src.subarray(voff, voff + vl));
+      voff += vl;
+      runStart = i + 1;
+      runFrom = voff;
+      continue;
+    }
+    if (voff + vl - runFrom > lim.total) {
+      flush(i);
+      runStart = i;
+      runFrom = voff;
+    }
+    voff += vl;
+  }
+  flush(n);
+
+  const rows = new Array<KVEntry>(n);
   let soff = 0;
   for (let i = 0; i < n; i++) {
     const key = keys[i]!;
-    if (i > 0 && compareKeys(keys[i - 1]!, key) >= 0) throw bad("keys out of order");
-    const vl = valLens[i]!;
-    if (voff + vl > vend) throw bad("value lengths overrun");
-    const value = vl === 0 ? EMPTY_VALUE : arena.alloc(key, src.subarray(voff, voff + vl));
-    voff += vl;
+    if (i > 0 && (nativeOrder ? !(keys[i - 1]! < key) : compareKeys(keys[i - 1]!, key) >= 0)) throw bad("keys out of order");
     const sl = sessLens[i]!;
     if (soff + sl > sessBlob.length) throw bad("session lengths overrun");
     const session = sl === 0 ? "" : sessBlob.slice(soff, soff + sl);
     soff += sl;
     rows[i] = {
       key,
-      value,
+      value: values[i]!,
       flags: flagWords[2 * i] === 0 && flagWords[2 * i + 1] === 0 ? ZERO_FLAGS : flags[i]!,
       lockIndex: lock[i]!,
       session,

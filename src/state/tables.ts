@@ -77,20 +77,21 @@ export class WriteTx {
   readonly touchedTrees: string[] = [];
   /** Values no longer referenced once this commits. */
   readonly released: Uint8Array[] = [];
-  /** Values allocated by this write (released again if it rolls back). */
-  private readonly allocated: Uint8Array[] = [];
+  /** Values allocated by this write (released again if it rolls back); kept only when undoable. */
+  private readonly allocated: Uint8Array[] | undefined;
 
   constructor(tables: Tables, index: number, undoable: boolean) {
     this.tables = tables;
     this.index = index;
     this.journal = undoable ? [] : undefined;
+    this.allocated = undoable ? [] : undefined;
   }
 
   /** Inserts or replaces a KV row; copies the value bytes into the arena. */
   putKV(f: KVFields, createIndex: number): KVEntry {
     const t = this.tables;
     const value = f.value.byteLength === 0 ? EMPTY_VALUE : t.arena.alloc(f.key, f.value);
-    if (value.byteLength > 0) this.allocated.push(value);
+    if (value.byteLength > 0) this.allocated?.push(value);
     const row: KVEntry = {
       key: f.key,
       value,
@@ -182,7 +183,7 @@ export class WriteTx {
     j.length = 0;
     // Nothing this write allocated is referenced any more; nothing it released was really released.
     this.released.length = 0;
-    this.released.push(...this.allocated);
+    this.released.push(...(this.allocated ?? []));
     this.touchedKeys.length = 0;
     this.touchedTrees.length = 0;
   }
