@@ -370,8 +370,8 @@ async function scale(o: Options, tgt: Target, rep: Report): Promise<void> {
     });
     rep.facts.push({
       scenario: `${tgt.label}: RSS with ${loaded} keys`,
-      value: `${L.fmtBytes(rss.bytes)} (peak ${L.fmtBytes(rss.peakBytes)}, ${rss.processes} process${rss.processes === 1 ? "" : "es"})`,
-      reference: "VmRSS",
+      value: `${L.fmtBytes(rss.bytes)} (peak ${L.fmtBytes(rss.peakBytes)})`,
+      reference: `VmRSS of pid ${server.pid}${rss.processes.length > 1 ? `; with children ${L.fmtBytes(rss.treeBytes)} (${rss.processes.slice(1).map((x) => `${x.name} ${L.fmtBytes(x.bytes)}`).join(", ")})` : ""}`,
       ratio: "—",
       target: "< 1 GiB",
       ok: rss.bytes < L.TARGET_RSS_BYTES,
@@ -425,6 +425,7 @@ async function main(): Promise<number> {
   const rep = new Report();
   const hello = new Map<number, number>();
   const t0 = L.monoMs();
+  const loadStart = os.loadavg()[0] ?? 0;
   L.note(`cairn kv bench: target ${tgt.label}, sections ${[...o.sections].join(",")}, ${o.durationS} s per load run`);
 
   if (o.sections.has("ceiling")) await section(rep, "ceiling", () => ceiling(o, rep, hello));
@@ -476,6 +477,9 @@ async function main(): Promise<number> {
   if (o.sections.has("scale")) await section(rep, "scale", () => scale(o, tgt, rep));
 
   const totalS = (L.monoMs() - t0) / 1000;
+  const loadEnd = os.loadavg()[0] ?? 0;
+  rep.notes.push(`1-min load average ${loadStart.toFixed(2)} at start, ${loadEnd.toFixed(2)} at end on ${env.cpus} CPUs` +
+    (Math.max(loadStart, loadEnd) > env.cpus ? " — the machine was busy with other work; compare ratios, and re-run before trusting absolute numbers" : ""));
   const out: string[] = [];
   out.push(L.headerLine("cairn KV bench", env), "");
   out.push(`target: **${tgt.label}** · autocannon, pipelining 1, ${o.durationS} s per run, load in a separate process · ` +

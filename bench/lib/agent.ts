@@ -168,28 +168,49 @@ function childPids(pid: number): number[] {
   return out;
 }
 
-export interface Rss {
+export interface ProcRss {
+  readonly pid: number;
+  readonly name: string;
   readonly bytes: number;
   readonly peakBytes: number;
-  readonly processes: number;
 }
 
-/** VmRSS (and VmHWM) of `pid` plus all of its descendants. */
+export interface Rss {
+  /** VmRSS of the server process itself */
+  readonly bytes: number;
+  /** VmHWM (peak RSS) of the server process itself */
+  readonly peakBytes: number;
+  /** VmRSS of the process and all of its descendants (e.g. tsx's esbuild service) */
+  readonly treeBytes: number;
+  readonly processes: readonly ProcRss[];
+}
+
+function procName(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "?";
+  }
+}
+
+/** VmRSS/VmHWM of `pid`, and of its whole process tree. */
 export function rssOf(pid: number): Rss {
-  let bytes = 0;
-  let peakBytes = 0;
-  let processes = 0;
+  const processes: ProcRss[] = [];
   const todo = [pid];
   while (todo.length > 0) {
     const p = todo.pop() as number;
     const kb = readStatusKb(p, "VmRSS");
     if (kb === 0) continue;
-    bytes += kb * 1024;
-    peakBytes += readStatusKb(p, "VmHWM") * 1024;
-    processes++;
+    processes.push({ pid: p, name: procName(p), bytes: kb * 1024, peakBytes: readStatusKb(p, "VmHWM") * 1024 });
     todo.push(...childPids(p));
   }
-  return { bytes, peakBytes, processes };
+  const self = processes.find((x) => x.pid === pid);
+  return {
+    bytes: self?.bytes ?? 0,
+    peakBytes: self?.peakBytes ?? 0,
+    treeBytes: processes.reduce((a, x) => a + x.bytes, 0),
+    processes,
+  };
 }
 
 // ---- the servers the benches know ----

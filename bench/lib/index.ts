@@ -12,7 +12,7 @@ export { HelperProcess, repoRoot } from "./ipc.ts";
 export {
   cairnSpec, freePort, helloSpec, isReady, nodeKvPath, nodeKvSpec, rssOf, startServer, stopServer, target, waitFor, waitReady,
 } from "./agent.ts";
-export type { Rss, RunningServer, ServerSpec, StopInfo, Target, TargetCaps, TargetName } from "./agent.ts";
+export type { ProcRss, Rss, RunningServer, ServerSpec, StopInfo, Target, TargetCaps, TargetName } from "./agent.ts";
 export { fmtMs, runLoad } from "./load.ts";
 export { note, phase } from "./progress.ts";
 export type { Phase } from "./progress.ts";
