@@ -422,6 +422,7 @@ async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   const env = L.environment();
   const tgt = L.target(o.target);
+  if (o.sections.has("parked") || o.sections.has("fanout")) checkFds(o); // fail before starting anything
   const rep = new Report();
   const hello = new Map<number, number>();
   const t0 = L.monoMs();
