@@ -47,7 +47,7 @@ for (let i = 0; i < V; i++) value[i] = i & 0xff;
 
 let store = new Store();
 let idx = 0;
-{
+(() => {
   const [, ms] = time(() => {
     for (let i = 0; i < N; i++) {
       value[0] = i & 0xff;
@@ -55,15 +55,15 @@ let idx = 0;
     }
   });
   row(`apply ${N} kv-set (${V} B values)`, `${ms.toFixed(0)} ms, ${((N / ms) * 1000).toFixed(0)} ops/s`);
-}
+})();
 mem(`after ${N} keys`);
-{
+(() => {
   const [, ms] = time(() => {
     for (let i = 0; i < 200_000; i++) store.kvGet(key((i * 7919) % N));
   });
   row("kvGet, 200k random", `${((ms * 1000) / 200_000).toFixed(2)} µs/op`);
-}
-{
+})();
+(() => {
   const per = Math.max(1, Math.floor(N / 1000));
   const [r, ms] = time(() => {
     let n = 0;
@@ -75,8 +75,8 @@ mem(`after ${N} keys`);
   row("kvKeys('', '/') roll-up over all keys", `${ms2.toFixed(0)} ms -> ${keys.value.length} keys`);
   const [all, ms3] = time(() => store.kvList(""));
   row("kvList('') all keys", `${ms3.toFixed(0)} ms (${all.value.length} entries)`);
-}
-{
+})();
+(() => {
   let fired = 0;
   for (let i = 0; i < 10_000; i++) store.watchKey("svc/000/node-0", () => fired++);
   for (let i = 0; i < 10_000; i++) store.watchPrefix(`svc/${String(i % 1000).padStart(3, "0")}/`, () => fired++);
@@ -86,11 +86,11 @@ mem(`after ${N} keys`);
     for (let i = 0; i < 10_000; i++) store.apply(++idx, { type: "kv-set", key: `other/${i}`, value, flags: 0n });
   });
   row("10k unrelated writes with 9.99k prefix watchers parked", `${((ms2 * 1000) / 10_000).toFixed(2)} µs/op`);
-}
-{
+})();
+(() => {
   const [, ms] = time(() => store.apply(++idx, { type: "kv-delete-tree", prefix: "svc/1" }));
   row("delete-tree of 10% of keys (svc/1*)", `${ms.toFixed(0)} ms, ${store.kvCount()} keys left`);
-}
+})();
 const [snap, encMs] = time(() => store.snapshot());
 row("snapshot encode", `${encMs.toFixed(0)} ms, ${mb(snap.byteLength)}`);
 mem("with snapshot bytes held");
@@ -100,7 +100,7 @@ const [restored, decMs] = time(() => Store.restore(snap));
 row("snapshot restore", `${decMs.toFixed(0)} ms, ${restored.kvCount()} keys`);
 store = restored;
 mem("after restore (snapshot bytes still held)");
-{
+(() => {
   // Ceiling: plain Map of keys to 256-byte slices of one buffer.
   const m = new Map<string, Uint8Array>();
   const big = new Uint8Array(N * V);
@@ -109,7 +109,7 @@ mem("after restore (snapshot bytes still held)");
   });
   row(`ceiling: Map.set of ${N} keys (views of one buffer)`, `${ms.toFixed(0)} ms`);
   m.clear();
-}
+})();
 
 process.stdout.write(`\n| measurement (N=${N}, value=${V} B, ${process.version}) | result |\n|---|---|\n`);
 for (const [a, b] of rows) process.stdout.write(`| ${a} | ${b} |\n`);
