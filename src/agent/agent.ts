@@ -19,7 +19,7 @@ import { SingleServer } from "../server/single.ts";
 import { Store, encodeCommand, decodeCommand } from "../state/index.ts";
 import { MemoryLog, WalLog } from "../wal/index.ts";
 import { startHttpServer, type HttpServer } from "../http/index.ts";
-import { CONSUL_API_VERSION, CAIRN_VERSION, REVISION, BUILD_DATE } from "../shared/version.ts";
+import { versionInfo } from "../shared/version.ts";
 
 export interface AgentOptions {
   readonly nodeName: string;
@@ -32,10 +32,8 @@ export interface AgentOptions {
   readonly dataDir: string | undefined;
   readonly bindAddr: string;
   readonly advertiseAddr: string;
-  readonly clientAddr: string;
-  readonly httpPort: number; // -1 disables
-  /** unix:///path to serve HTTP on a unix socket instead of TCP. */
-  readonly httpUnixSocket: string | undefined;
+  /** HTTP listeners: TCP host+port, or a unix socket path; empty = HTTP disabled. */
+  readonly httpListeners: readonly HttpListener[];
   readonly serverPort: number;
   readonly serfLanPort: number;
   readonly kvMaxValueSize: number;
@@ -47,17 +45,22 @@ export interface AgentOptions {
   readonly debugConfig: Record<string, unknown>;
 }
 
+export type HttpListener =
+  | { readonly kind: "tcp"; readonly host: string; readonly port: number }
+  | { readonly kind: "unix"; readonly path: string };
+
 export interface RunningAgent {
   readonly server: SingleServer;
-  readonly http: HttpServer | undefined;
+  readonly http: readonly HttpServer[];
   readonly view: AgentView;
   shutdown(): Promise<void>;
 }
 
 /** The node ID: configured, else persisted in data_dir/node-id, else random (dev). */
-function resolveNodeId(opts: AgentOptions): string {
+export function resolveNodeId(opts: Pick<AgentOptions, "nodeId" | "dataDir">): string {
   if (opts.nodeId) return opts.nodeId;
   if (opts.dataDir === undefined) return randomUUID();
+  mkdirSync(opts.dataDir, { recursive: true });
   const file = path.join(opts.dataDir, "node-id");
   if (existsSync(file)) {
     const id = readFileSync(file, "utf8").trim();
@@ -97,6 +100,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
       `last index=${server.appliedIndex()} in ${(performance.now() - t0).toFixed(0)}ms`,
   );
 
+  const vi = versionInfo(process.env);
   const self: MemberView = {
     name: opts.nodeName,
     addr: opts.advertiseAddr,
@@ -111,11 +115,11 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
           vsn_min: "2",
           vsn_max: "3",
           raft_vsn: "3",
-          build: `${CONSUL_API_VERSION}:${REVISION}`,
+          build: `${vi.version}:${vi.revision}`,
           port: String(opts.serverPort > 0 ? opts.serverPort : 8300),
           bootstrap: "1",
         }
-      : { role: "node", dc: opts.datacenter, segment: "", id: nodeId, vsn: "2", vsn_min: "2", vsn_max: "3", build: `${CONSUL_API_VERSION}:${REVISION}` },
+      : { role: "node", dc: opts.datacenter, segment: "", id: nodeId, vsn: "2", vsn_min: "2", vsn_max: "3", build: `${vi.version}:${vi.revision}` },
     status: 1,
   };
   const view: AgentView = {
@@ -124,36 +128,43 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     datacenter: opts.datacenter,
     primaryDatacenter: opts.primaryDatacenter,
     server: opts.server,
-    version: CONSUL_API_VERSION,
-    cairnVersion: CAIRN_VERSION,
-    revision: REVISION,
-    buildDate: BUILD_DATE,
+    version: vi.version,
+    cairnVersion: vi.cairn,
+    revision: vi.revision,
+    buildDate: vi.buildDate,
     prettyByDefault: opts.dev,
     debugConfig: () => opts.debugConfig,
     members: (wan) => (wan ? [] : [self]),
   };
 
-  let http: HttpServer | undefined;
-  if (opts.httpPort !== -1 || opts.httpUnixSocket !== undefined) {
-    http = await startHttpServer({
-      backend: server,
-      agent: view,
-      host: opts.clientAddr,
-      port: opts.httpPort,
-      socketPath: opts.httpUnixSocket,
-      limits: { kvMaxValueSize: opts.kvMaxValueSize, txnMaxReqLen: opts.txnMaxReqLen },
-      disableKvKeyValidation: opts.disableKvKeyValidation,
-      responseHeaders: { ...opts.responseHeaders },
-      log: logger.named("agent.http"),
-    });
-    log("info", `HTTP API listening on ${http.address()}`);
+  const http: HttpServer[] = [];
+  try {
+    for (const l of opts.httpListeners) {
+      const srv = await startHttpServer({
+        backend: server,
+        agent: view,
+        host: l.kind === "tcp" ? l.host : "",
+        port: l.kind === "tcp" ? l.port : 0,
+        socketPath: l.kind === "unix" ? l.path : undefined,
+        limits: { kvMaxValueSize: opts.kvMaxValueSize, txnMaxReqLen: opts.txnMaxReqLen },
+        disableKvKeyValidation: opts.disableKvKeyValidation,
+        responseHeaders: { ...opts.responseHeaders },
+        log: logger.named("agent.http"),
+      });
+      http.push(srv);
+      log("info", `Started HTTP server on ${srv.address()}`);
+    }
+  } catch (e) {
+    for (const h of http) await h.close();
+    await server.close({ snapshot: false });
+    throw e;
   }
 
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
       log("info", "Requesting shutdown");
-      if (http) await http.close();
+      await Promise.all(http.map((h) => h.close()));
       await server.close({ snapshot: true });
       log("info", "shutdown complete");
     })();

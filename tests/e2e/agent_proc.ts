@@ -131,7 +131,9 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
     output: () => out,
     exited,
     stop: async (signal = "SIGTERM", timeoutMs = 15_000) => {
-      if (!gone) child.kill(signal);
+      // process.kill, not child.kill: Deno's child.kill() makes the exit event report the
+      // signal instead of the exit code the child chose after handling it.
+      if (!gone && child.pid !== undefined) process.kill(child.pid, signal);
       const t = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
       const code = await exited;
       clearTimeout(t);

@@ -1,0 +1,194 @@
+/**
+ * agent/lifecycle: run the agent process from a RuntimeConfig until a signal stops it.
+ *
+ * Maps the validated config onto the agent's parts, prints Consul's start-up
+ * banner, installs SIGINT/SIGTERM handlers (graceful: stop accepting, finish
+ * in-flight writes, snapshot, flush the log, exit 0; a second signal forces
+ * exit 1), and writes/removes the pid file.
+ *
+ * Must never: parse flags or files (agent/config did), or hold protocol logic.
+ */
+
+import os from "node:os";
+import { writeFileSync, rmSync } from "node:fs";
+import type { RuntimeConfig } from "./config/types.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { startAgent, resolveNodeId, type AgentOptions, type HttpListener, type RunningAgent } from "./agent.ts";
+import { versionInfo } from "../shared/version.ts";
+import { isDeno } from "../platform/runtime.ts";
+
+/** The address to advertise: configured, else the bind address, else the first private IPv4. */
+export function pickAdvertiseAddr(cfg: RuntimeConfig): string {
+  const candidates = [cfg.advertiseAddr, cfg.bindAddr];
+  for (const c of candidates) {
+    if (c && c !== "0.0.0.0" && c !== "::" && c !== "[::]") return c;
+  }
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family === "IPv4" && !a.internal) return a.address;
+    }
+  }
+  return "127.0.0.1";
+}
+
+export function httpListeners(cfg: RuntimeConfig): HttpListener[] {
+  const out: HttpListener[] = [];
+  const addrs = cfg.addresses.http.length > 0 ? cfg.addresses.http : cfg.clientAddrs;
+  for (const a of addrs) {
+    if (a.startsWith("unix://")) {
+      out.push({ kind: "unix", path: a.slice("unix://".length) });
+    } else if (cfg.ports.http !== -1) {
+      out.push({ kind: "tcp", host: a, port: cfg.ports.http });
+    }
+  }
+  return out;
+}
+
+export function agentOptions(cfg: RuntimeConfig): AgentOptions {
+  return {
+    nodeName: cfg.nodeName,
+    nodeId: cfg.nodeId ?? undefined,
+    datacenter: cfg.datacenter,
+    primaryDatacenter: cfg.primaryDatacenter || cfg.datacenter,
+    server: cfg.server,
+    dev: cfg.devMode,
+    dataDir: cfg.dataDir ?? undefined,
+    bindAddr: cfg.bindAddr,
+    advertiseAddr: pickAdvertiseAddr(cfg),
+    httpListeners: httpListeners(cfg),
+    serverPort: cfg.ports.server,
+    serfLanPort: cfg.ports.serfLan,
+    kvMaxValueSize: cfg.limits.kvMaxValueSize,
+    txnMaxReqLen: cfg.limits.txnMaxReqLen,
+    snapshotThreshold: cfg.raft.snapshotThreshold,
+    trailingLogs: cfg.raft.trailingLogs,
+    disableKvKeyValidation: cfg.disableKvKeyValidation,
+    responseHeaders: cfg.http.responseHeaders,
+    debugConfig: debugConfig(cfg),
+  };
+}
+
+/** /v1/agent/self DebugConfig: the runtime config without secrets. */
+function debugConfig(cfg: RuntimeConfig): Record<string, unknown> {
+  const hidden = "hidden";
+  return {
+    Datacenter: cfg.datacenter,
+    PrimaryDatacenter: cfg.primaryDatacenter || cfg.datacenter,
+    NodeName: cfg.nodeName,
+    NodeID: cfg.nodeId ?? "",
+    ServerMode: cfg.server,
+    Bootstrap: cfg.bootstrap,
+    BootstrapExpect: cfg.bootstrapExpect,
+    DevMode: cfg.devMode,
+    DataDir: cfg.dataDir ?? "",
+    BindAddr: cfg.bindAddr,
+    ClientAddrs: cfg.clientAddrs,
+    HTTPPort: cfg.ports.http,
+    HTTPSPort: cfg.ports.https,
+    DNSPort: cfg.ports.dns,
+    GRPCPort: cfg.ports.grpc,
+    GRPCTLSPort: cfg.ports.grpcTls,
+    ServerPort: cfg.ports.server,
+    SerfPortLAN: cfg.ports.serfLan,
+    SerfPortWAN: cfg.ports.serfWan,
+    DNSDomain: cfg.domain,
+    DNSAltDomain: cfg.altDomain,
+    LogLevel: cfg.logLevel.toUpperCase(),
+    KVMaxValueSize: cfg.limits.kvMaxValueSize,
+    TxnMaxReqLen: cfg.limits.txnMaxReqLen,
+    RaftSnapshotThreshold: cfg.raft.snapshotThreshold,
+    RaftTrailingLogs: cfg.raft.trailingLogs,
+    RaftProtocol: cfg.raft.protocol,
+    ConnectEnabled: cfg.connect.enabled,
+    ACLsEnabled: cfg.acl.enabled,
+    ACLInitialManagementToken: cfg.acl.tokens.initialManagement ? hidden : "",
+    EncryptKey: cfg.encrypt ? hidden : "",
+    Version: cfg.version,
+  };
+}
+
+function banner(cfg: RuntimeConfig, nodeId: string, advertise: string): string {
+  const vi = versionInfo(process.env);
+  const p = cfg.ports;
+  const lines: Array<[string, string]> = [
+    ["Version", `'${vi.human}'`],
+    ["Build Date", `'${vi.buildDate}'`],
+    ["Node ID", `'${nodeId}'`],
+    ["Node name", `'${cfg.nodeName}'`],
+    ["Datacenter", `'${cfg.datacenter}' (Segment: '${cfg.server ? "<all>" : ""}')`],
+    ["Server", `${cfg.server} (Bootstrap: ${cfg.bootstrap || cfg.devMode || cfg.bootstrapExpect === 1})`],
+    [
+      "Client Addr",
+      `[${cfg.clientAddrs.join(" ")}] (HTTP: ${p.http}, HTTPS: ${p.https}, gRPC: ${p.grpc}, gRPC-TLS: ${p.grpcTls}, DNS: ${p.dns})`,
+    ],
+    ["Cluster Addr", `${advertise} (LAN: ${p.serfLan}, WAN: ${p.serfWan})`],
+    ["Gossip Encryption", String(cfg.encrypt !== "")],
+    ["ACL Enabled", String(cfg.acl.enabled)],
+    ["ACL Default Policy", cfg.acl.defaultPolicy],
+    ["Runtime", `cairn ${vi.cairn} on ${isDeno ? "deno" : `node ${process.versions.node}`}`],
+  ];
+  const w = Math.max(...lines.map(([k]) => k.length)) + 4;
+  return (
+    "==> Starting Consul agent...\n" +
+    lines.map(([k, v]) => `${k.padStart(w)}: ${v}`).join("\n") +
+    "\n\n==> Log data will now stream in as it occurs:\n\n"
+  );
+}
+
+export async function runAgent(cfg: RuntimeConfig): Promise<number> {
+  const logger: Logger = createLogger({ level: cfg.logLevel, json: cfg.logJson });
+  const log = logger.named("agent");
+  for (const w of cfg.warnings) log("warn", w);
+  let opts = agentOptions(cfg);
+  let agent: RunningAgent;
+  try {
+    opts = { ...opts, nodeId: resolveNodeId(opts) };
+    process.stdout.write(banner(cfg, opts.nodeId ?? "", opts.advertiseAddr));
+    agent = await startAgent(opts, logger);
+  } catch (e) {
+    process.stderr.write(`==> Error starting agent: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  log("info", "Consul agent running!");
+  if (cfg.pidFile) {
+    try {
+      writeFileSync(cfg.pidFile, String(process.pid));
+    } catch (e) {
+      log("error", `failed to write pid file: ${String(e)}`);
+    }
+  }
+
+  return await new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (name: string): void => {
+      signals++;
+      if (signals > 1) {
+        log("warn", `Caught second signal ${name}. Exiting immediately`);
+        resolve(1);
+        return;
+      }
+      log("info", `Caught signal: ${name}`);
+      log("info", "Gracefully shutting down agent...");
+      const force = setTimeout(() => {
+        log("error", "graceful shutdown timed out; exiting");
+        resolve(1);
+      }, 30_000);
+      agent.shutdown().then(
+        () => {
+          clearTimeout(force);
+          if (cfg.pidFile) rmSync(cfg.pidFile, { force: true });
+          log("info", "Graceful shutdown complete");
+          resolve(0);
+        },
+        (e: unknown) => {
+          clearTimeout(force);
+          log("error", `shutdown failed: ${String(e)}`);
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGINT", () => onSignal("interrupt"));
+    process.on("SIGTERM", () => onSignal("terminated"));
+    if (!isDeno) process.on("SIGHUP", () => log("info", "Caught signal: hangup (reload is not supported yet)"));
+  });
+}
