@@ -85,3 +85,10 @@ export const CA_SERIAL_MAX = 2n ** 52n;
 export const WAL_WRITE_BATCH_BYTES = 8 * 1024 * 1024;
 /** Snapshots are written to disk in chunks of this size. */
 export const SNAPSHOT_WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** ?filter= parsing: PEG steps before giving up (go-bexpr's newer default; Consul's v0.1.2 has none). */
+export const FILTER_MAX_PARSE_STEPS = 2_000_000;
+/** ?filter= parsing: nested grammar rules at once (bounds recursion on deeply parenthesised input). */
+export const FILTER_MAX_PARSE_DEPTH = 600;
+/** ?filter= `matches`: longest regular expression accepted (bytes of the pattern). */
+export const FILTER_MAX_REGEX_LENGTH = 4096;
