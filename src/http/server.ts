@@ -37,6 +37,17 @@ import { acceptsGzip, errorReply, NO_BODY, type Reply, textReply, writeReply } f
 import { type Route, Router } from "./router.ts";
 import { statusLeader, statusPeers } from "./status.ts";
 import { txnHandler } from "./txn.ts";
+import {
+  catalogDatacenters,
+  catalogDeregisterHandler,
+  catalogNode,
+  catalogNodes,
+  catalogNodeServices,
+  catalogRegisterHandler,
+  catalogService,
+  catalogServices,
+} from "./catalog.ts";
+import { healthChecks, healthNode, healthService, healthState } from "./health.ts";
 
 export type HttpLogLevel = "trace" | "debug" | "info" | "warn" | "error";
 
@@ -84,6 +95,18 @@ export const ROUTES: readonly Route[] = [
   { pattern: "/v1/agent/self", methods: ["GET"], handler: agentSelf },
   { pattern: "/v1/agent/members", methods: ["GET"], handler: agentMembers },
   { pattern: "/v1/agent/metrics", methods: ["GET"], handler: agentMetrics },
+  { pattern: "/v1/catalog/register", methods: ["PUT"], handler: catalogRegisterHandler },
+  { pattern: "/v1/catalog/deregister", methods: ["PUT"], handler: catalogDeregisterHandler },
+  { pattern: "/v1/catalog/datacenters", methods: ["GET"], handler: catalogDatacenters },
+  { pattern: "/v1/catalog/nodes", methods: ["GET"], handler: catalogNodes },
+  { pattern: "/v1/catalog/services", methods: ["GET"], handler: catalogServices },
+  { pattern: "/v1/catalog/service/", methods: ["GET"], handler: catalogService },
+  { pattern: "/v1/catalog/node/", methods: ["GET"], handler: catalogNode },
+  { pattern: "/v1/catalog/node-services/", methods: ["GET"], handler: catalogNodeServices },
+  { pattern: "/v1/health/node/", methods: ["GET"], handler: healthNode },
+  { pattern: "/v1/health/checks/", methods: ["GET"], handler: healthChecks },
+  { pattern: "/v1/health/service/", methods: ["GET"], handler: healthService },
+  { pattern: "/v1/health/state/", methods: ["GET"], handler: healthState },
 ];
 
 /** Go's http.CanonicalHeaderKey. */

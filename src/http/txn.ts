@@ -1,5 +1,6 @@
 /**
- * http/txn: PUT /v1/txn, Consul's atomic multi-operation endpoint (KV operations for now).
+ * http/txn: PUT /v1/txn, Consul's atomic multi-operation endpoint (KV, Node, Service and
+ * Check operations; the catalog ops take the fields Consul's convertOps takes).
  *
  * The body is parsed with an exact-integer JSON parser (Flags are uint64) and decoded
  * like Go's encoding/json into api.TxnOps (case-insensitive field names, base64 Value).
@@ -10,9 +11,13 @@
  * Must never: read more than the body limit, or accept a verb the store does not know.
  */
 
-import { badRequest, CairnError } from "../shared/errors.ts";
+import { CairnError, unreachable } from "../shared/errors.ts";
 import { TXN_MAX_OPS } from "../shared/limits.ts";
-import type { KVTxnOp, KVTxnVerb, TxnError, TxnOp, TxnResult } from "../state/types.ts";
+import type { CatalogTxnVerb, KVTxnOp, KVTxnVerb, TxnError, TxnOp, TxnResult } from "../state/types.ts";
+import { NIL_MAP } from "../state/catalog_types.ts";
+import { txnPreCheck } from "../state/txn.ts";
+import { asObj, BodyDecodeError, decodeCheck, decodeNode, decodeService, int, str } from "./json_catalog_decode.ts";
+import { renderCheck, renderNode, renderNodeService } from "./json_catalog.ts";
 import type { Env, RequestCtx } from "./context.ts";
 import { goQuote, jsonString, renderEntry } from "./json.ts";
 import { field, type JsonValue, JsonSyntaxError, jsonKind, parseJson } from "./jsonparse.ts";
@@ -72,7 +77,76 @@ interface Decoded {
   readonly writes: number;
 }
 
-function decodeOps(root: JsonValue, kvMaxValueSize: number): Decoded | Reply {
+const CATALOG_VERBS: readonly CatalogTxnVerb[] = ["set", "cas", "get", "delete", "delete-cas"];
+
+function catalogVerb(verb: string, kind: string, opIndex: number, unknown: TxnError[]): CatalogTxnVerb {
+  if ((CATALOG_VERBS as readonly string[]).includes(verb)) return verb as CatalogTxnVerb;
+  unknown.push({ opIndex, what: `unknown ${kind} verb ${goQuote(verb)}` });
+  return "get";
+}
+
+/** A Node, Service or Check op as Consul's convertOps builds it; undefined when the item has none. */
+function decodeCatalogOp(item: [string, JsonValue][], opIndex: number, dc: string, unknown: TxnError[]): TxnOp | undefined {
+  const nodeOp = asObj(field(item, "Node"), "TxnOp.Node", "api.NodeTxnOp");
+  if (nodeOp !== undefined) {
+    const verb = catalogVerb(str(nodeOp, "Verb", "NodeTxnOp"), "Node", opIndex, unknown);
+    const n = asObj(field(nodeOp, "Node"), "NodeTxnOp.Node", "api.Node");
+    const node = decodeNode(n, "NodeTxnOp.Node");
+    return {
+      kind: "node",
+      verb,
+      node: { ...node, datacenter: node.datacenter === "" ? dc : node.datacenter },
+      index: int(n, "ModifyIndex", "NodeTxnOp.Node", "uint64"),
+    };
+  }
+  const svcOp = asObj(field(item, "Service"), "TxnOp.Service", "api.ServiceTxnOp");
+  if (svcOp !== undefined) {
+    const verb = catalogVerb(str(svcOp, "Verb", "ServiceTxnOp"), "Service", opIndex, unknown);
+    const so = asObj(field(svcOp, "Service"), "ServiceTxnOp.Service", "api.AgentService") ?? [];
+    const s = decodeService(so, "ServiceTxnOp.Service");
+    return {
+      kind: "service",
+      verb,
+      node: str(svcOp, "Node", "ServiceTxnOp"),
+      service: {
+        ...s,
+        kind: "",
+        id: s.id === "" ? s.service : s.id,
+        taggedAddresses: NIL_MAP,
+        socketPath: "",
+        weights: s.weights ?? { passing: 0, warning: 0 },
+        proxy: null,
+        connect: null,
+        locality: null,
+      },
+      index: int(so, "ModifyIndex", "ServiceTxnOp.Service", "uint64"),
+    };
+  }
+  const chkOp = asObj(field(item, "Check"), "TxnOp.Check", "api.CheckTxnOp");
+  if (chkOp !== undefined) {
+    const verb = catalogVerb(str(chkOp, "Verb", "CheckTxnOp"), "Check", opIndex, unknown);
+    const co = asObj(field(chkOp, "Check"), "CheckTxnOp.Check", "api.HealthCheck") ?? [];
+    const c = decodeCheck(co, "CheckTxnOp.Check");
+    const d = c.definition;
+    return {
+      kind: "check",
+      verb,
+      check: {
+        ...c,
+        checkId: c.checkId === "" && c.name !== "" ? c.name : c.checkId,
+        type: "",
+        intervalNs: 0,
+        timeoutNs: 0,
+        exposedPort: 0,
+        definition: { ...d, tlsServerName: "", udp: "", grpc: "", grpcUseTls: false },
+      },
+      index: int(co, "ModifyIndex", "CheckTxnOp.Check", "uint64"),
+    };
+  }
+  return undefined;
+}
+
+function decodeOps(root: JsonValue, kvMaxValueSize: number, dc: string): Decoded | Reply {
   if (root.t === "null") return { ops: [], unknownVerbs: [], writes: 0 };
   if (root.t !== "arr") throw new DecodeError(`json: cannot unmarshal ${jsonKind(root)} into Go value of type api.TxnOps`);
   if (root.v.length > TXN_MAX_OPS) {
@@ -81,16 +155,24 @@ function decodeOps(root: JsonValue, kvMaxValueSize: number): Decoded | Reply {
   const ops: TxnOp[] = [];
   const unknownVerbs: TxnError[] = [];
   let writes = 0;
-  let sawOther = false;
   for (const item of root.v) {
     if (item.t === "null") continue; // a nil *TxnOp
     if (item.t !== "obj") throw new DecodeError(`json: cannot unmarshal ${jsonKind(item)} into Go value of type api.TxnOp`);
     const kv = field(item.v, "KV");
-    for (const other of ["Node", "Service", "Check"]) {
-      const o = field(item.v, other);
-      if (o !== undefined && o.t !== "null") sawOther = true;
+    if (kv === undefined || kv.t === "null") {
+      let cat: TxnOp | undefined;
+      try {
+        cat = decodeCatalogOp(item.v, ops.length, dc, unknownVerbs);
+      } catch (e) {
+        if (e instanceof BodyDecodeError) throw new DecodeError(e.message);
+        throw e;
+      }
+      if (cat !== undefined) {
+        if (cat.kind !== "kv" && cat.verb !== "get") writes++;
+        ops.push(cat);
+      }
+      continue;
     }
-    if (kv === undefined || kv.t === "null") continue;
     if (kv.t !== "obj") throw new DecodeError(`json: cannot unmarshal ${jsonKind(kv)} into Go struct field TxnOp.KV of type api.KVTxnOp`);
     const verb = decodeString(field(kv.v, "Verb"), "KV.Verb");
     const key = decodeString(field(kv.v, "Key"), "KV.Key");
@@ -107,9 +189,6 @@ function decodeOps(root: JsonValue, kvMaxValueSize: number): Decoded | Reply {
     const op: KVTxnOp = { verb: (known ? verb : "get") as KVTxnVerb, key, value, flags, index: Number(index), session };
     ops.push({ kind: "kv", op });
   }
-  if (sawOther) {
-    throw badRequest("Node, Service and Check transaction operations are not supported yet (only KV)");
-  }
   return { ops, unknownVerbs, writes };
 }
 
@@ -120,7 +199,22 @@ function renderResults(results: readonly TxnResult[]): string {
     const r = results[i];
     if (r === undefined) continue;
     if (i > 0) out += ",";
-    out += '{"KV":' + renderEntry(r.entry, r.withValue) + "}";
+    switch (r.kind) {
+      case "kv":
+        out += '{"KV":' + renderEntry(r.entry, r.withValue) + "}";
+        break;
+      case "node":
+        out += '{"Node":' + renderNode(r.node) + "}";
+        break;
+      case "service":
+        out += '{"Service":' + renderNodeService(r.service) + "}";
+        break;
+      case "check":
+        out += '{"Check":' + renderCheck(r.check) + "}";
+        break;
+      default:
+        unreachable(r);
+    }
   }
   return out + "]";
 }
@@ -145,7 +239,7 @@ export async function txnHandler(ctx: RequestCtx, env: Env): Promise<Reply> {
   }
   let decoded: Decoded | Reply;
   try {
-    decoded = decodeOps(parseJson(body.data.toString("utf8")), env.limits.kvMaxValueSize);
+    decoded = decodeOps(parseJson(body.data.toString("utf8")), env.limits.kvMaxValueSize, env.agent.datacenter);
   } catch (e) {
     if (e instanceof JsonSyntaxError || e instanceof DecodeError) return textReply(400, `Failed to parse body: ${e.message}`);
     throw e;
@@ -175,6 +269,9 @@ export async function txnHandler(ctx: RequestCtx, env: Env): Promise<Reply> {
     return jsonReply(json, errors.length > 0 ? 409 : 200, headers);
   }
   checkDatacenter(ctx.query, env.agent.datacenter);
+  // Consul's Txn.Apply pre-checks catalog ops before applying (servicePreApply).
+  const pre = txnPreCheck(decoded.ops).filter((e) => decoded.ops[e.opIndex]?.kind !== "kv");
+  if (pre.length > 0) return jsonReply('{"Results":null,"Errors":' + renderErrors(pre) + "}", 409);
   const out = await env.backend.apply({ type: "txn", ops: decoded.ops });
   if (out.type === "error") throw new CairnError("internal", out.message);
   if (out.type !== "txn") throw new CairnError("internal", "unexpected apply result for a transaction");

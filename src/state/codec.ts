@@ -13,8 +13,24 @@
  */
 
 import { Packr } from "msgpackr";
-import type { ApplyResult, Command, KVEntry, KVTxnOp, KVTxnVerb, TxnError, TxnOp, TxnResult } from "./types.ts";
+import type { ApplyResult, CatalogTxnVerb, Command, KVEntry, KVTxnOp, KVTxnVerb, TxnError, TxnOp, TxnResult } from "./types.ts";
 import { CairnError, unreachable } from "../shared/errors.ts";
+import {
+  checkInputIn,
+  checkInputOut,
+  checkRowIn,
+  checkRowOut,
+  nodeInputIn,
+  nodeInputOut,
+  nodeRowIn,
+  nodeRowOut,
+  registerIn,
+  registerOut,
+  serviceInputIn,
+  serviceInputOut,
+  serviceRowIn,
+  serviceRowOut,
+} from "./catalog_codec.ts";
 
 const VERSION = 1;
 const MAX_U64 = 0xffffffffffffffffn;
@@ -49,6 +65,23 @@ function kvOpOut(o: KVTxnOp): unknown[] {
   return [o.verb, o.key, o.value, flagsOut(o.flags), o.index, o.session];
 }
 
+const CATALOG_VERBS: ReadonlySet<string> = new Set(["set", "cas", "get", "delete", "delete-cas"]);
+
+function txnOpOut(o: TxnOp): unknown[] {
+  switch (o.kind) {
+    case "kv":
+      return ["kv", ...kvOpOut(o.op)];
+    case "node":
+      return ["node", o.verb, o.index, nodeInputOut(o.node)];
+    case "service":
+      return ["service", o.verb, o.index, o.node, serviceInputOut(o.service)];
+    case "check":
+      return ["check", o.verb, o.index, checkInputOut(o.check)];
+    default:
+      return unreachable(o);
+  }
+}
+
 function commandFields(cmd: Command): unknown[] {
   switch (cmd.type) {
     case "noop":
@@ -64,12 +97,16 @@ function commandFields(cmd: Command): unknown[] {
     case "kv-delete-tree":
       return [cmd.prefix];
     case "txn":
-      return [cmd.ops.map((o) => ["kv", ...kvOpOut(o.op)])];
+      return [cmd.ops.map(txnOpOut)];
     case "tombstone-reap":
       return [cmd.index];
     case "kv-lock":
     case "kv-unlock":
       return [cmd.key, cmd.value, flagsOut(cmd.flags), cmd.session];
+    case "catalog-register":
+      return [registerOut(cmd.req)];
+    case "catalog-deregister":
+      return [cmd.node, cmd.serviceId, cmd.checkId];
     default:
       return unreachable(cmd);
   }
@@ -104,10 +141,39 @@ function arity(a: unknown[], n: number, what: string): void {
   if (a.length !== n) throw bad(`${what} has ${a.length} fields, expected ${n}`);
 }
 
-function kvOpIn(x: unknown, i: number): TxnOp {
+function catalogVerb(x: unknown, i: number): CatalogTxnVerb {
+  const verb = str(x, `txn op ${i} verb`);
+  if (!CATALOG_VERBS.has(verb)) throw bad(`txn op ${i} has unknown verb ${JSON.stringify(verb)}`);
+  return verb as CatalogTxnVerb;
+}
+
+function txnOpIn(x: unknown, i: number): TxnOp {
   if (!Array.isArray(x)) throw bad(`txn op ${i} is not an array`);
+  switch (x[0]) {
+    case "kv":
+      return kvOpIn(x, i);
+    case "node":
+      arity(x, 4, `txn op ${i}`);
+      return { kind: "node", verb: catalogVerb(x[1], i), index: index(x[2], "index"), node: nodeInputIn(x[3], bad) };
+    case "service":
+      arity(x, 5, `txn op ${i}`);
+      return {
+        kind: "service",
+        verb: catalogVerb(x[1], i),
+        index: index(x[2], "index"),
+        node: str(x[3], "node"),
+        service: serviceInputIn(x[4], bad),
+      };
+    case "check":
+      arity(x, 4, `txn op ${i}`);
+      return { kind: "check", verb: catalogVerb(x[1], i), index: index(x[2], "index"), check: checkInputIn(x[3], bad) };
+    default:
+      throw bad(`txn op ${i} has unknown kind`);
+  }
+}
+
+function kvOpIn(x: unknown[], i: number): TxnOp {
   arity(x, 7, `txn op ${i}`);
-  if (x[0] !== "kv") throw bad(`txn op ${i} has unknown kind`);
   const verb = str(x[1], `txn op ${i} verb`);
   if (!VERBS.has(verb)) throw bad(`txn op ${i} has unknown verb ${JSON.stringify(verb)}`);
   const op: KVTxnOp = {
@@ -160,7 +226,7 @@ export function decodeCommand(data: Uint8Array): Command {
     case "txn": {
       arity(f, 1, type);
       if (!Array.isArray(f[0])) throw bad("txn ops is not an array");
-      return { type, ops: (f[0] as unknown[]).map(kvOpIn) };
+      return { type, ops: (f[0] as unknown[]).map(txnOpIn) };
     }
     case "tombstone-reap":
       arity(f, 1, type);
@@ -175,6 +241,12 @@ export function decodeCommand(data: Uint8Array): Command {
         flags: flags(f[2], "flags"),
         session: str(f[3], "session"),
       };
+    case "catalog-register":
+      arity(f, 1, type);
+      return { type, req: registerIn(f[0], bad) };
+    case "catalog-deregister":
+      arity(f, 3, type);
+      return { type, node: str(f[0], "node"), serviceId: str(f[1], "serviceId"), checkId: str(f[2], "checkId") };
     default:
       throw bad(`unknown type ${JSON.stringify(type)}`);
   }
@@ -199,6 +271,38 @@ function entryIn(x: unknown): KVEntry {
   };
 }
 
+function txnResultOut(x: TxnResult): unknown[] {
+  switch (x.kind) {
+    case "kv":
+      return [x.kind, entryOut(x.entry), x.withValue];
+    case "node":
+      return [x.kind, nodeRowOut(x.node)];
+    case "service":
+      return [x.kind, serviceRowOut(x.service)];
+    case "check":
+      return [x.kind, checkRowOut(x.check)];
+    default:
+      return unreachable(x);
+  }
+}
+
+function txnResultIn(x: unknown): TxnResult {
+  if (!Array.isArray(x)) throw bad("txn result entry");
+  switch (x[0]) {
+    case "kv":
+      if (typeof x[2] !== "boolean") throw bad("txn result entry");
+      return { kind: "kv", entry: entryIn(x[1]), withValue: x[2] };
+    case "node":
+      return { kind: "node", node: nodeRowIn(x[1], bad) };
+    case "service":
+      return { kind: "service", service: serviceRowIn(x[1], bad) };
+    case "check":
+      return { kind: "check", check: checkRowIn(x[1], bad) };
+    default:
+      throw bad("txn result entry");
+  }
+}
+
 export function encodeApplyResult(r: ApplyResult): Uint8Array {
   switch (r.type) {
     case "none":
@@ -211,7 +315,7 @@ export function encodeApplyResult(r: ApplyResult): Uint8Array {
       return packr.pack([
         VERSION,
         r.type,
-        r.results.map((x) => [x.kind, entryOut(x.entry), x.withValue]),
+        r.results.map(txnResultOut),
         r.errors.map((e) => [e.opIndex, e.what]),
       ]);
     default:
@@ -238,10 +342,7 @@ export function decodeApplyResult(data: Uint8Array): ApplyResult {
       return { type: "error", message: str(f[0], "error message") };
     case "txn": {
       if (!Array.isArray(f[0]) || !Array.isArray(f[1])) throw bad("txn result");
-      const results: TxnResult[] = (f[0] as unknown[]).map((x) => {
-        if (!Array.isArray(x) || x[0] !== "kv" || typeof x[2] !== "boolean") throw bad("txn result entry");
-        return { kind: "kv", entry: entryIn(x[1]), withValue: x[2] };
-      });
+      const results: TxnResult[] = (f[0] as unknown[]).map(txnResultIn);
       const errors: TxnError[] = (f[1] as unknown[]).map((x) => {
         if (!Array.isArray(x)) throw bad("txn error");
         return { opIndex: index(x[0], "opIndex"), what: str(x[1], "what") };

@@ -7,6 +7,7 @@
 
 export type {
   ApplyResult,
+  CatalogTxnVerb,
   CancelWatch,
   Command,
   Indexed,
@@ -26,3 +27,19 @@ export { isReadOnlyTxn, txnPreCheck } from "./txn.ts";
 export { SNAPSHOT_VERSION } from "./snapshot.ts";
 export { compareKeys } from "./keyorder.ts";
 export { goQuote } from "./gofmt.ts";
+export type {
+  CatalogReader,
+  CheckDefinition,
+  CheckInput,
+  CheckRow,
+  HealthStatus,
+  NodeInput,
+  NodeRow,
+  RegisterInput,
+  ServiceAddress,
+  ServiceHealth,
+  ServiceInput,
+  ServiceRow,
+} from "./catalog_types.ts";
+export { NIL_MAP, isNilMap } from "./catalog_types.ts";
+export { aggregateStatus, filterNonPassing, shownStatus } from "./catalog_read.ts";

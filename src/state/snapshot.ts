@@ -11,9 +11,11 @@
  *     kv flags u64[n] | kv lockIndex f64[n] | kv createIndex f64[n] | kv modifyIndex f64[n]
  *     kv session lengths u32[n] | kv sessions (one UTF-8 string)
  *     tombstone key lengths u32[m] | tombstone keys | tombstone indexes f64[m]
+ *     catalog (version 2+): one msgpack array [nodes, services, checks, named indexes]
  *   checksum u32 (FNV-1a over 32-bit words of everything before it)
  *
  * The header holds lastIndex, the table indexes and the section sizes.
+ * Version 1 snapshots (no catalog section) are still read.
  * Decoding checks magic, version, sizes, checksum and key order and throws a
  * CairnError("bad-request", "invalid snapshot: ...") on any mismatch.
  *
@@ -29,10 +31,15 @@ import { BTree } from "./btree.ts";
 import { CairnError } from "../shared/errors.ts";
 import { compareKeys, isPlainKey } from "./keyorder.ts";
 import { EMPTY_VALUE } from "./arena.ts";
+import { TABLE_NAMES } from "./tables.ts";
+import { CatalogTables } from "./catalog_tables.ts";
+import { checkRowIn, checkRowOut, nodeRowIn, nodeRowOut, serviceRowIn, serviceRowOut } from "./catalog_codec.ts";
 
 const MAGIC = [0x43, 0x52, 0x53, 0x4e]; // "CRSN"
-export const SNAPSHOT_VERSION = 1;
-const TABLES: readonly TableName[] = ["kvs", "tombstones"];
+export const SNAPSHOT_VERSION = 2;
+/** Versions decodeSnapshot reads (1: KV only). */
+const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2]);
+const TABLES: readonly TableName[] = TABLE_NAMES;
 const ZERO_FLAGS = 0n;
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
@@ -50,6 +57,8 @@ interface Header {
   sessionBytes: number;
   tombCount: number;
   tombKeyBytes: number;
+  /** Version 2+: bytes of the catalog section (absent in version 1 = 0). */
+  catalogBytes: number;
 }
 
 export interface SnapshotTables {
@@ -57,6 +66,7 @@ export interface SnapshotTables {
   readonly indexes: ReadonlyMap<TableName, number>;
   readonly kvs: BTree<KVEntry>;
   readonly tombstones: BTree<number>;
+  readonly catalog: CatalogTables;
 }
 
 function bad(msg: string): CairnError {
@@ -97,6 +107,14 @@ export function encodeSnapshot(s: SnapshotTables): Uint8Array {
   });
   const tombBlob = enc.encode(tkeys.join(""));
   const m = tkeys.length;
+  const cat = s.catalog;
+  const nodes: unknown[] = [];
+  const services: unknown[] = [];
+  const checks: unknown[] = [];
+  cat.nodes.forEach((_k, r) => void nodes.push(nodeRowOut(r)));
+  cat.services.forEach((_k, r) => void services.push(serviceRowOut(r)));
+  cat.checks.forEach((_k, r) => void checks.push(checkRowOut(r)));
+  const catalogBlob = packr.pack([nodes, services, checks, [...cat.named]]);
 
   const header: Header = {
     lastIndex: s.lastIndex,
@@ -107,6 +125,7 @@ export function encodeSnapshot(s: SnapshotTables): Uint8Array {
     sessionBytes: sessionBlob.byteLength,
     tombCount: m,
     tombKeyBytes: tombBlob.byteLength,
+    catalogBytes: catalogBlob.byteLength,
   };
   const head = packr.pack(header);
   const layout = sections(header, 12 + head.byteLength);
@@ -150,6 +169,7 @@ export function encodeSnapshot(s: SnapshotTables): Uint8Array {
     tIdx[j] = tidx[j]!;
   }
   out.set(tombBlob, layout.tombKeys);
+  out.set(catalogBlob, layout.catalog);
   new DataView(buf).setUint32(layout.end, checksum(buf, 0, layout.end), true);
   return out;
 }
@@ -168,6 +188,7 @@ interface Layout {
   tombLens: number;
   tombKeys: number;
   tombIdx: number;
+  catalog: number;
   end: number;
 }
 
@@ -194,6 +215,7 @@ function sections(h: Header, start: number): Layout {
     tombLens: take(4 * m),
     tombKeys: take(h.tombKeyBytes),
     tombIdx: take(8 * m),
+    catalog: take(h.catalogBytes),
     end: 0,
   };
   l.end = off;
@@ -210,6 +232,8 @@ function parseHeader(x: unknown): Header {
   for (const f of ["lastIndex", "kvCount", "keyBytes", "valueBytes", "sessionBytes", "tombCount", "tombKeyBytes"]) {
     if (!isCount(h[f])) throw bad(`header field ${f}`);
   }
+  if (h["catalogBytes"] === undefined) h["catalogBytes"] = 0;
+  if (!isCount(h["catalogBytes"])) throw bad("header field catalogBytes");
   const idx = h["indexes"];
   if (!Array.isArray(idx)) throw bad("header field indexes");
   const indexes: [string, number][] = [];
@@ -239,12 +263,34 @@ export interface DecodedSnapshot {
   indexes: Map<TableName, number>;
   kvs: BTree<KVEntry>;
   tombstones: BTree<number>;
+  catalog: CatalogTables;
+}
+
+function decodeCatalog(src: Uint8Array, at: number, len: number): CatalogTables {
+  const cat = new CatalogTables();
+  if (len === 0) return cat;
+  let raw: unknown;
+  try {
+    raw = packr.unpack(src.subarray(at, at + len));
+  } catch (e) {
+    throw bad(`catalog: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!Array.isArray(raw) || raw.length !== 4 || !raw.every((x) => Array.isArray(x))) throw bad("catalog section");
+  const [nodes, services, checks, named] = raw as unknown[][];
+  for (const r of nodes!) cat.putNode(nodeRowIn(r, bad));
+  for (const r of services!) cat.putService(serviceRowIn(r, bad));
+  for (const r of checks!) cat.putCheck(checkRowIn(r, bad));
+  for (const e of named!) {
+    if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== "string" || !isCount(e[1])) throw bad("catalog index entry");
+    cat.named.set(e[0], e[1]);
+  }
+  return cat;
 }
 
 export function decodeSnapshot(bytes: Uint8Array, arena: ValueArena): DecodedSnapshot {
   if (bytes.byteLength < 16) throw bad("too short");
   for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) throw bad("bad magic");
-  if (bytes[4] !== SNAPSHOT_VERSION) throw bad(`unsupported version ${bytes[4]}`);
+  if (!READABLE_VERSIONS.has(bytes[4]!)) throw bad(`unsupported version ${bytes[4]}`);
   // Work on an aligned copy only when the input is not 8-aligned.
   const src = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
   const buf = src.buffer;
@@ -361,5 +407,6 @@ export function decodeSnapshot(bytes: Uint8Array, arena: ValueArena): DecodedSna
     indexes,
     kvs: BTree.fromSorted(keys, rows),
     tombstones: BTree.fromSorted(tkeys, tidx),
+    catalog: decodeCatalog(src, l.catalog, h.catalogBytes),
   };
 }

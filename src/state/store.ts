@@ -36,6 +36,21 @@ import { WatchIndex, type Wakeups } from "./watch.ts";
 import { kvCas, kvDelete, kvDeleteCas, kvDeleteTree, kvListEntries, kvListIndex, kvLock, kvSet, kvUnlock, isOpErr } from "./kvops.ts";
 import { txnReadOnly, txnReadWrite } from "./txn.ts";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
+import type { CatalogReader, CheckRow, HealthStatus, NodeRow, ServiceHealth, ServiceRow } from "./catalog_types.ts";
+import { deregister, ensureRegistration } from "./catalog_ops.ts";
+import { nodeIndexName, serviceIndexName } from "./catalog_tables.ts";
+import {
+  readChecksInState,
+  readNode,
+  readNodeChecks,
+  readNodes,
+  readServiceChecks,
+  readServiceHealth,
+  readServiceNodes,
+  readServices,
+} from "./catalog_read.ts";
+
+type Meta = Readonly<Record<string, string>>;
 
 const TRUE: ApplyResult = { type: "bool", ok: true };
 const FALSE: ApplyResult = { type: "bool", ok: false };
@@ -45,10 +60,12 @@ function atLeastOne(i: number): number {
   return i === 0 ? 1 : i;
 }
 
-export class Store implements StoreReader {
+export class Store implements StoreReader, CatalogReader {
   private t = new Tables();
   private last = 0;
   private readonly watches = new WatchIndex();
+  /** Catalog watches, keyed by Consul's index names ("nodes", "service.<name>", "node.<name>", ...). */
+  private readonly catWatches = new WatchIndex();
   private applying = false;
 
   /** Restores a store from snapshot bytes. */
@@ -131,7 +148,53 @@ export class Store implements StoreReader {
   }
 
   watchCount(): number {
-    return this.watches.count();
+    return this.watches.count() + this.catWatches.count();
+  }
+
+  // ---- catalog reads (state/catalog_read.ts has the index rules) ----------
+
+  catalogNodes(nodeMeta?: Meta): Indexed<NodeRow[]> {
+    return readNodes(this.t, nodeMeta);
+  }
+
+  catalogNode(name: string): Indexed<{ node: NodeRow; services: ServiceRow[] } | undefined> {
+    return readNode(this.t, name);
+  }
+
+  catalogServices(nodeMeta?: Meta): Indexed<Map<string, string[]>> {
+    return readServices(this.t, nodeMeta);
+  }
+
+  catalogService(name: string, tags?: readonly string[]): Indexed<Array<{ node: NodeRow; service: ServiceRow }>> {
+    return readServiceNodes(this.t, name, tags);
+  }
+
+  healthService(name: string, tags?: readonly string[]): Indexed<ServiceHealth[]> {
+    return readServiceHealth(this.t, name, tags);
+  }
+
+  healthNode(node: string): Indexed<CheckRow[]> {
+    return readNodeChecks(this.t, node);
+  }
+
+  healthChecks(service: string, nodeMeta?: Meta): Indexed<CheckRow[]> {
+    return readServiceChecks(this.t, service, nodeMeta);
+  }
+
+  healthState(state: HealthStatus | "any", nodeMeta?: Meta): Indexed<CheckRow[]> {
+    return readChecksInState(this.t, state, nodeMeta);
+  }
+
+  watchService(name: string, cb: WatchCallback): CancelWatch {
+    return this.catWatches.watchKey(serviceIndexName(name), cb);
+  }
+
+  watchTable(table: "nodes" | "services" | "checks", cb: WatchCallback): CancelWatch {
+    return this.catWatches.watchKey(table, cb);
+  }
+
+  watchNode(name: string, cb: WatchCallback): CancelWatch {
+    return this.catWatches.watchKey(nodeIndexName(name), cb);
   }
 
   /** Arena use, for metrics and tests. */
@@ -153,13 +216,14 @@ export class Store implements StoreReader {
     let wake: Wakeups;
     let result: ApplyResult;
     try {
-      const tx = new WriteTx(this.t, index, cmd.type === "txn");
+      const tx = new WriteTx(this.t, index, cmd.type === "txn" || cmd.type === "catalog-register");
       result = this.run(tx, cmd);
       this.last = index;
       this.reclaim(tx.released);
       wake = [];
       for (const k of tx.touchedKeys) this.watches.collectKey(k, wake);
       for (const p of tx.touchedTrees) this.watches.collectTree(p, wake);
+      for (const k of tx.touchedCatalog) this.catWatches.collectKey(k, wake);
     } finally {
       this.applying = false;
     }
@@ -202,6 +266,15 @@ export class Store implements StoreReader {
       case "tombstone-reap":
         tx.reapTombstones(cmd.index);
         return NONE;
+      case "catalog-register": {
+        const err = ensureRegistration(tx, cmd.req);
+        if (err === "") return NONE;
+        tx.rollback();
+        return { type: "error", message: err };
+      }
+      case "catalog-deregister":
+        deregister(tx, cmd.node, cmd.serviceId, cmd.checkId);
+        return NONE;
       default:
         return unreachable(cmd);
     }
@@ -238,6 +311,7 @@ export class Store implements StoreReader {
       indexes: this.t.indexes,
       kvs: this.t.kvs,
       tombstones: this.t.tombstones,
+      catalog: this.t.cat,
     });
   }
 
@@ -253,10 +327,12 @@ export class Store implements StoreReader {
     t.kvs = d.kvs;
     t.tombstones = d.tombstones;
     t.indexes = d.indexes;
+    t.cat = d.catalog;
     this.t = t;
     this.last = d.lastIndex;
     const wake: Wakeups = [];
     this.watches.collectTree("", wake);
+    this.catWatches.collectTree("", wake);
     this.watches.fire(wake);
   }
 }

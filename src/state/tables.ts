@@ -13,10 +13,14 @@
  */
 
 import type { KVEntry } from "./types.ts";
+import type { CheckRow, NodeRow, ServiceRow } from "./catalog_types.ts";
 import { BTree } from "./btree.ts";
 import { EMPTY_VALUE, ValueArena } from "./arena.ts";
+import { CatalogTables, checkKey, nodeKey, serviceKey } from "./catalog_tables.ts";
 
-export type TableName = "kvs" | "tombstones";
+export type TableName = "kvs" | "tombstones" | "nodes" | "services" | "checks";
+export const TABLE_NAMES: readonly TableName[] = ["kvs", "tombstones", "nodes", "services", "checks"];
+const CATALOG_TABLES: ReadonlySet<string> = new Set(["nodes", "services", "checks"]);
 
 /** What the KV code needs to know about sessions (the sessions table comes later). */
 export interface SessionLookup {
@@ -33,6 +37,7 @@ export class Tables {
   indexes = new Map<TableName, number>();
   arena = new ValueArena();
   sessions: SessionLookup = NO_SESSIONS;
+  cat = new CatalogTables();
 
   index(name: TableName): number {
     return this.indexes.get(name) ?? 0;
@@ -57,7 +62,11 @@ type Undo =
   | { readonly t: "kv"; readonly key: string; readonly prev: KVEntry | undefined }
   | { readonly t: "tomb"; readonly key: string; readonly prev: number | undefined }
   | { readonly t: "idx"; readonly table: TableName; readonly prev: number | undefined }
-  | { readonly t: "tree"; readonly rows: KVEntry[] };
+  | { readonly t: "tree"; readonly rows: KVEntry[] }
+  | { readonly t: "node"; readonly key: string; readonly prev: NodeRow | undefined }
+  | { readonly t: "svc"; readonly key: string; readonly prev: ServiceRow | undefined }
+  | { readonly t: "chk"; readonly key: string; readonly prev: CheckRow | undefined }
+  | { readonly t: "named"; readonly name: string; readonly prev: number | undefined };
 
 /** The fields of a KV row a write chooses; indexes are filled in by the write. */
 export interface KVFields {
@@ -75,6 +84,8 @@ export class WriteTx {
   private readonly journal: Undo[] | undefined;
   readonly touchedKeys: string[] = [];
   readonly touchedTrees: string[] = [];
+  /** Catalog watch keys ("nodes", "services", "checks", "service.<name>", "node.<name>") to wake. */
+  readonly touchedCatalog: string[] = [];
   /** Values no longer referenced once this commits. */
   readonly released: Uint8Array[] = [];
   /** Values allocated by this write (released again if it rolls back); kept only when undoable. */
@@ -153,6 +164,61 @@ export class WriteTx {
     const m = this.tables.indexes;
     this.journal?.push({ t: "idx", table, prev: m.get(table) });
     m.set(table, this.index);
+    if (CATALOG_TABLES.has(table)) this.touchedCatalog.push(table);
+  }
+
+  // ---- catalog rows (indexes are the caller's job, as in Consul's catalog.go) ----
+
+  putNode(row: NodeRow): void {
+    const prev = this.tables.cat.putNode(row);
+    this.journal?.push({ t: "node", key: nodeKey(row.node), prev });
+  }
+
+  deleteNode(key: string): void {
+    const prev = this.tables.cat.deleteNode(key);
+    if (prev !== undefined) this.journal?.push({ t: "node", key, prev });
+  }
+
+  putService(row: ServiceRow): void {
+    const prev = this.tables.cat.putService(row);
+    this.journal?.push({ t: "svc", key: serviceKey(row.node, row.id), prev });
+  }
+
+  deleteService(key: string): void {
+    const prev = this.tables.cat.deleteService(key);
+    if (prev !== undefined) this.journal?.push({ t: "svc", key, prev });
+  }
+
+  putCheck(row: CheckRow): void {
+    const prev = this.tables.cat.putCheck(row);
+    this.journal?.push({ t: "chk", key: checkKey(row.node, row.checkId), prev });
+    this.touchedCatalog.push("node." + nodeKey(row.node));
+  }
+
+  deleteCheck(key: string, node: string): void {
+    const prev = this.tables.cat.deleteCheck(key);
+    if (prev === undefined) return;
+    this.journal?.push({ t: "chk", key, prev });
+    this.touchedCatalog.push("node." + nodeKey(node));
+  }
+
+  /** Consul's indexUpdateMaxTxn on a named index entry (only ever raises it). */
+  setNamed(name: string): void {
+    const m = this.tables.cat.named;
+    const prev = m.get(name);
+    this.touchedCatalog.push(name);
+    if (prev !== undefined && prev >= this.index) return;
+    this.journal?.push({ t: "named", name, prev });
+    m.set(name, this.index);
+  }
+
+  deleteNamed(name: string): void {
+    const m = this.tables.cat.named;
+    const prev = m.get(name);
+    this.touchedCatalog.push(name);
+    if (prev === undefined) return;
+    this.journal?.push({ t: "named", name, prev });
+    m.delete(name);
   }
 
   /** Undoes every change, newest first. Only for undoable transactions. */
@@ -178,6 +244,22 @@ export class WriteTx {
         case "tree":
           for (const r of u.rows) t.kvs.set(r.key, r);
           break;
+        case "node":
+          if (u.prev === undefined) t.cat.deleteNode(u.key);
+          else t.cat.putNode(u.prev);
+          break;
+        case "svc":
+          if (u.prev === undefined) t.cat.deleteService(u.key);
+          else t.cat.putService(u.prev);
+          break;
+        case "chk":
+          if (u.prev === undefined) t.cat.deleteCheck(u.key);
+          else t.cat.putCheck(u.prev);
+          break;
+        case "named":
+          if (u.prev === undefined) t.cat.named.delete(u.name);
+          else t.cat.named.set(u.name, u.prev);
+          break;
       }
     }
     j.length = 0;
@@ -186,5 +268,6 @@ export class WriteTx {
     this.released.push(...(this.allocated ?? []));
     this.touchedKeys.length = 0;
     this.touchedTrees.length = 0;
+    this.touchedCatalog.length = 0;
   }
 }

@@ -8,6 +8,8 @@
  * Must never: import I/O modules or HTTP types.
  */
 
+import type { CatalogReader, CheckInput, CheckRow, NodeInput, NodeRow, RegisterInput, ServiceInput, ServiceRow } from "./catalog_types.ts";
+
 /** One KV row, as Consul's DirEntry. */
 export interface KVEntry {
   readonly key: string;
@@ -44,11 +46,28 @@ export interface KVTxnOp {
   readonly session: string;
 }
 
-/** One transaction operation; more kinds (node, service, check) come later. */
-export type TxnOp = { readonly kind: "kv"; readonly op: KVTxnOp };
+/** Node, Service and Check verbs of /v1/txn (Consul api.NodeOp, ServiceOp, CheckOp). */
+export type CatalogTxnVerb = "set" | "cas" | "get" | "delete" | "delete-cas";
+
+/** One transaction operation. `index` is the ModifyIndex a cas/delete-cas compares against. */
+export type TxnOp =
+  | { readonly kind: "kv"; readonly op: KVTxnOp }
+  | { readonly kind: "node"; readonly verb: CatalogTxnVerb; readonly node: NodeInput; readonly index: number }
+  | {
+      readonly kind: "service";
+      readonly verb: CatalogTxnVerb;
+      readonly node: string;
+      readonly service: ServiceInput;
+      readonly index: number;
+    }
+  | { readonly kind: "check"; readonly verb: CatalogTxnVerb; readonly check: CheckInput; readonly index: number };
 
 /** One result of a transaction (Consul TxnResult). */
-export type TxnResult = { readonly kind: "kv"; readonly entry: KVEntry; readonly withValue: boolean };
+export type TxnResult =
+  | { readonly kind: "kv"; readonly entry: KVEntry; readonly withValue: boolean }
+  | { readonly kind: "node"; readonly node: NodeRow }
+  | { readonly kind: "service"; readonly service: ServiceRow }
+  | { readonly kind: "check"; readonly check: CheckRow };
 
 export interface TxnError {
   readonly opIndex: number;
@@ -87,7 +106,14 @@ export type Command =
       readonly value: Uint8Array;
       readonly flags: bigint;
       readonly session: string;
-    };
+    }
+  /** PUT /v1/catalog/register: Consul's ensureRegistration (node, optional service, checks) in one write. */
+  | { readonly type: "catalog-register"; readonly req: RegisterInput }
+  /**
+   * PUT /v1/catalog/deregister: remove the service (serviceId set), else the check
+   * (checkId set), else the node with its services and checks.
+   */
+  | { readonly type: "catalog-deregister"; readonly node: string; readonly serviceId: string; readonly checkId: string };
 
 /** What applying a command returned. */
 export type ApplyResult =
@@ -112,8 +138,8 @@ export type WatchCallback = () => void;
 /** Cancels a watch registration; idempotent. */
 export type CancelWatch = () => void;
 
-/** The read side of the store, as the HTTP layer sees it. */
-export interface StoreReader {
+/** The read side of the store, as the HTTP layer sees it (KV and the catalog). */
+export interface StoreReader extends CatalogReader {
   /** Index of the last applied log entry. */
   lastIndex(): number;
   /** Single key: Consul's KVS.Get index rules (ModifyIndex if present, else table index). */

@@ -5,6 +5,9 @@
  * rules only as far as the HTTP tests need: a key's index is its ModifyIndex, an absent
  * key or empty list reports the KV table index (bumped by every KV write, deletes too).
  *
+ * Catalog reads and commands are delegated to a real Store (catalog endpoints are tested
+ * against the real store; this only keeps the fake a complete StoreReader).
+ *
  * Must never: be used outside tests.
  */
 
@@ -22,6 +25,8 @@ import type {
   TxnResult,
   WatchCallback,
 } from "../../src/state/types.ts";
+import type { CheckRow, HealthStatus, NodeRow, ServiceHealth, ServiceRow } from "../../src/state/catalog_types.ts";
+import { Store } from "../../src/state/store.ts";
 
 interface Watch {
   readonly kind: "key" | "prefix";
@@ -34,6 +39,42 @@ export class FakeStore implements StoreReader {
   index = 1;
   kvIndex = 1;
   readonly watches = new Set<Watch>();
+  /** The catalog side: a real store fed the catalog commands. */
+  readonly cat = new Store();
+
+  catalogNodes(m?: Record<string, string>): Indexed<NodeRow[]> {
+    return this.cat.catalogNodes(m);
+  }
+  catalogNode(n: string): Indexed<{ node: NodeRow; services: ServiceRow[] } | undefined> {
+    return this.cat.catalogNode(n);
+  }
+  catalogServices(m?: Record<string, string>): Indexed<Map<string, string[]>> {
+    return this.cat.catalogServices(m);
+  }
+  catalogService(n: string, tags?: readonly string[]): Indexed<Array<{ node: NodeRow; service: ServiceRow }>> {
+    return this.cat.catalogService(n, tags);
+  }
+  healthService(n: string, tags?: readonly string[]): Indexed<ServiceHealth[]> {
+    return this.cat.healthService(n, tags);
+  }
+  healthNode(n: string): Indexed<CheckRow[]> {
+    return this.cat.healthNode(n);
+  }
+  healthChecks(n: string, m?: Record<string, string>): Indexed<CheckRow[]> {
+    return this.cat.healthChecks(n, m);
+  }
+  healthState(st: HealthStatus | "any", m?: Record<string, string>): Indexed<CheckRow[]> {
+    return this.cat.healthState(st, m);
+  }
+  watchService(n: string, cb: WatchCallback): CancelWatch {
+    return this.cat.watchService(n, cb);
+  }
+  watchTable(t: "nodes" | "services" | "checks", cb: WatchCallback): CancelWatch {
+    return this.cat.watchTable(t, cb);
+  }
+  watchNode(n: string, cb: WatchCallback): CancelWatch {
+    return this.cat.watchNode(n, cb);
+  }
 
   lastIndex(): number {
     return this.index;
@@ -136,6 +177,10 @@ function runTxn(
   const touched: string[] = [];
   const trees: string[] = [];
   ops.forEach((o, i) => {
+    if (o.kind !== "kv") {
+      errors.push({ opIndex: i, what: `${o.kind} ops are not supported by the fake` });
+      return;
+    }
     const op = o.op;
     const cur = kv.get(op.key);
     switch (op.verb) {
@@ -270,6 +315,9 @@ export class FakeBackend implements Backend {
         s.fire({ key: cmd.key });
         return { type: "bool", ok: true };
       }
+      case "catalog-register":
+      case "catalog-deregister":
+        return s.cat.apply(idx, cmd);
       default:
         return unreachable(cmd);
     }

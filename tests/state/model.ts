@@ -1,5 +1,5 @@
 // A naive model of Consul's KV state (Map + sort, clone-on-txn) for property tests (not a test file).
-import type { ApplyResult, Command, KVEntry, KVTxnOp, TxnError, TxnResult } from "../../src/state/index.ts";
+import type { ApplyResult, Command, KVEntry, KVTxnOp, TxnError, TxnOp, TxnResult } from "../../src/state/index.ts";
 import { compareKeys, goQuote } from "../../src/state/index.ts";
 
 type Row = KVEntry;
@@ -175,11 +175,13 @@ export class Model {
     }
   }
 
-  txn(idx: number, ops: readonly { op: KVTxnOp }[], write: boolean): { results: TxnResult[]; errors: TxnError[] } {
+  /** KV ops only (the model does not know the catalog; arbitraries never generate catalog ops). */
+  txn(idx: number, ops: readonly TxnOp[], write: boolean): { results: TxnResult[]; errors: TxnError[] } {
     const saved = { kv: new Map(this.kv), tombs: new Map(this.tombs), kvsIdx: this.kvsIdx, tombIdx: this.tombIdx };
     const results: TxnResult[] = [];
     const errors: TxnError[] = [];
     ops.forEach((o, i) => {
+      if (o.kind !== "kv") throw new Error("model: catalog ops are not modelled");
       const r = this.txnOp(idx, o.op, write);
       if (typeof r === "string") errors.push({ opIndex: i, what: r });
       else results.push(...r);
@@ -223,6 +225,9 @@ export class Model {
         if (typeof r === "string") return { type: "error", message: r };
         return b(r !== undefined);
       }
+      case "catalog-register":
+      case "catalog-deregister":
+        throw new Error("model: catalog commands are not modelled");
     }
   }
 }

@@ -3,6 +3,13 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Store, txnPreCheck, isReadOnlyTxn } from "../../src/state/index.ts";
 import { Harness, dec, enc, op } from "./helpers.ts";
+import type { KVEntry, TxnResult } from "../../src/state/index.ts";
+
+/** The KV side of a txn result (these tests only run KV ops). */
+function kv(r: TxnResult | undefined): { entry: KVEntry; withValue: boolean } {
+  if (r === undefined || r.kind !== "kv") throw new Error("expected a KV txn result");
+  return r;
+}
 
 test("empty store: X-Consul-Index is never 0", () => {
   const s = new Store();
@@ -240,16 +247,16 @@ test("txn: results, values only for get verbs, deletes report nothing", () => {
   if (r.type !== "txn") return;
   assert.equal(r.errors, []);
   assert.is(r.results.length, 5);
-  assert.is(r.results[0]!.entry.key, "a");
-  assert.is(r.results[0]!.withValue, false);
-  assert.is(r.results[0]!.entry.modifyIndex, 2);
-  assert.is(r.results[1]!.entry.createIndex, 1);
-  assert.is(r.results[1]!.entry.modifyIndex, 2);
-  assert.is(r.results[2]!.withValue, true);
-  assert.is(dec(r.results[2]!.entry.value), "1");
-  assert.is(r.results[2]!.entry.flags, 7n);
-  assert.equal(r.results.slice(3).map((x) => x.entry.key), ["a", "existing"]);
-  assert.ok(r.results.slice(3).every((x) => x.withValue));
+  assert.is(kv(r.results[0]).entry.key, "a");
+  assert.is(kv(r.results[0]).withValue, false);
+  assert.is(kv(r.results[0]).entry.modifyIndex, 2);
+  assert.is(kv(r.results[1]).entry.createIndex, 1);
+  assert.is(kv(r.results[1]).entry.modifyIndex, 2);
+  assert.is(kv(r.results[2]).withValue, true);
+  assert.is(dec(kv(r.results[2]).entry.value), "1");
+  assert.is(kv(r.results[2]).entry.flags, 7n);
+  assert.equal(r.results.slice(3).map((x) => kv(x).entry.key), ["a", "existing"]);
+  assert.ok(r.results.slice(3).every((x) => kv(x).withValue));
 });
 
 test("txn: rollback leaves the store unchanged and reports every failing OpIndex", () => {
@@ -311,7 +318,7 @@ test("txn: get-or-empty on a missing key echoes the op", () => {
   const h = new Harness();
   const r = h.store.txnRead([op("get-or-empty", "nope", { flags: 3n, index: 5 })]);
   assert.equal(r.value.errors, []);
-  const e = r.value.results[0]!.entry;
+  const e = kv(r.value.results[0]).entry;
   assert.is(e.key, "nope");
   assert.is(e.flags, 3n);
   assert.is(e.modifyIndex, 5);
