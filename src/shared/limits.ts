@@ -86,6 +86,41 @@ export const WAL_WRITE_BATCH_BYTES = 8 * 1024 * 1024;
 /** Snapshots are written to disk in chunks of this size. */
 export const SNAPSHOT_WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
 
+/** DNS: cached prepared answers (one per question name + type + class). */
+export const DNS_CACHE_ENTRIES = 16_384;
+/** DNS: bytes of pre-encoded records kept in the answer cache. */
+export const DNS_CACHE_BYTES = 64 * 1024 * 1024;
+/** DNS: Consul's cap on a client's EDNS0 UDP payload size (65535 - 68). */
+export const DNS_MAX_UDP_PAYLOAD = 65535 - 68;
+/** DNS: Consul's hard cap on UDP answers when the limit is 512 bytes (maxUDPAnswerLimit). */
+export const DNS_MAX_UDP_ANSWER_LIMIT = 8;
+/** DNS: Consul's TCP response size limit (64 KiB - 12) and answer pre-caps (4096; 1024 for SRV). */
+export const DNS_TCP_MAX_RESPONSE = 65523;
+export const DNS_TCP_MAX_ANSWERS = 4096;
+export const DNS_TCP_MAX_SRV_ANSWERS = 1024;
+/** DNS: most CNAME hops followed inside our own domain (Consul's maxRecursionLevelDefault). */
+export const DNS_MAX_CNAME_DEPTH = 3;
+/** DNS: UDP queries answered per event-loop turn before yielding. */
+export const DNS_UDP_BATCH = 512;
+/** DNS: queued UDP queries per source address; past it that source's oldest query is dropped. */
+export const DNS_UDP_QUEUE_PER_SOURCE = 256;
+/** DNS: queued UDP queries in total; past it the oldest query of the longest queue is dropped. */
+export const DNS_UDP_QUEUE_TOTAL = 8192;
+/** DNS: a queued UDP query older than this is dropped unanswered (the client gave up; Consul #1535). */
+export const DNS_UDP_MAX_QUEUE_AGE_MS = 1_000;
+/** DNS: source addresses tracked by the UDP scheduler at once. */
+export const DNS_UDP_MAX_SOURCES = 65_536;
+/** DNS: open TCP connections; past it new ones are closed at once. */
+export const DNS_TCP_MAX_CONNECTIONS = 1024;
+/** DNS: a TCP connection with no complete query for this long is closed (ms). */
+export const DNS_TCP_IDLE_TIMEOUT_MS = 10_000;
+/** DNS: queries answered from one TCP connection per turn before yielding to others. */
+export const DNS_TCP_FRAMES_PER_TURN = 256;
+/** DNS: unsent response bytes queued on one TCP connection before reading from it pauses. */
+export const DNS_TCP_MAX_PENDING_WRITE = 1024 * 1024;
+/** DNS: queries forwarded to recursors at once; past it the query gets SERVFAIL. */
+export const DNS_RECURSOR_MAX_INFLIGHT = 1024;
+
 /** ?filter= parsing: PEG steps before giving up (go-bexpr's newer default; Consul's v0.1.2 has none). */
 export const FILTER_MAX_PARSE_STEPS = 2_000_000;
 /** ?filter= parsing: nested grammar rules at once (bounds recursion on deeply parenthesised input). */

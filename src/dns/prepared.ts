@@ -1,0 +1,374 @@
+/**
+ * dns/prepared: a built answer encoded once into position-independent record chunks
+ * (prepare), the per-query choice of which entries go out — shuffle, a_record_limit,
+ * Consul's UDP/TCP truncation (agent/dns/response_generator.go) — computed on chunk
+ * lengths only (select), and the response bytes copied together from the chunks
+ * (assemble). resolve() uses the same select and turns the choice back into records
+ * (materialize), so the structured and the wire answers agree.
+ *
+ * Must never: do I/O, read clocks or Math.random; select/assemble must not allocate
+ * per entry (they run for every query).
+ */
+
+import type { DnsConfig } from "../agent/config/types.ts";
+import type { Answer, Built } from "./types.ts";
+import { encodeRr, type Rr } from "./records.ts";
+import {
+  DNS_MAX_UDP_ANSWER_LIMIT, DNS_MAX_UDP_PAYLOAD, DNS_TCP_MAX_ANSWERS, DNS_TCP_MAX_RESPONSE, DNS_TCP_MAX_SRV_ANSWERS,
+} from "../shared/limits.ts";
+import {
+  FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LEN, OPT_BASE_LEN, T_OPT, nameToWire, questionSuffixes,
+} from "./wire.ts";
+
+export interface Prepared {
+  readonly kind: "records";
+  readonly rcode: number;
+  readonly aa: boolean;
+  readonly ra: boolean;
+  /** Question section bytes: name + type + class. */
+  readonly question: Buffer;
+  readonly n: number;
+  readonly rrs: readonly Rr[];
+  readonly ans: readonly Buffer[];
+  readonly ansLen: Int32Array;
+  readonly ansLenU: Int32Array;
+  readonly ansSerial: Int32Array;
+  /** Extra group of each entry (index into groupBytes) or -1. */
+  readonly group: Int32Array;
+  readonly groupRrs: readonly (readonly Rr[])[];
+  readonly groupBytes: readonly Buffer[];
+  readonly groupLen: Int32Array;
+  readonly groupLenU: Int32Array;
+  readonly groupCount: Int32Array;
+  readonly authRrs: readonly Rr[];
+  readonly auth: Buffer;
+  readonly authLen: number;
+  readonly authLenU: number;
+  readonly authSerial: readonly number[];
+  readonly fixedRrs: readonly Rr[];
+  readonly fixed: Buffer;
+  readonly fixedLen: number;
+  readonly fixedLenU: number;
+  readonly shuffle: boolean;
+  readonly aLimit: boolean;
+  readonly srv: boolean;
+  /** Smallest entry (answer + its extras), compressed; bounds how many entries can fit. */
+  readonly minEntry: number;
+  /** Working order of entries; shuffled in place (a permutation of a permutation stays uniform). */
+  readonly perm: Int32Array;
+  /** Group stamps for sending each group's extras once per response. */
+  readonly stamp: Uint32Array;
+  gen: number;
+  /** Approximate bytes held (cache accounting). */
+  readonly bytes: number;
+}
+
+interface Section {
+  rrs: Rr[];
+  bytes: Buffer;
+  len: number;
+  lenU: number;
+  serial: number[];
+}
+
+function encodeSection(rrs: readonly Rr[], sfx: Map<string, number> | null): Section {
+  const parts: Buffer[] = [];
+  const kept: Rr[] = [];
+  const serial: number[] = [];
+  let len = 0;
+  let lenU = 0;
+  for (const rr of rrs) {
+    const e = encodeRr(rr, sfx);
+    if (e === null) continue;
+    if (e.serialAt >= 0) serial.push(len + e.serialAt);
+    parts.push(e.bytes);
+    kept.push(rr);
+    len += e.bytes.length;
+    lenU += e.uncompressedLen;
+  }
+  return { rrs: kept, bytes: Buffer.concat(parts, len), len, lenU, serial };
+}
+
+/** Encode a built answer for one question name (lower case) / type / class. */
+export function prepare(b: Built, qname: string, qtype: number, qclass: number, compress: boolean): Prepared {
+  const qwire = nameToWire(qname) ?? Buffer.from([0]);
+  const question = Buffer.allocUnsafe(qwire.length + 4);
+  qwire.copy(question, 0);
+  question.writeUInt16BE(qtype & 0xffff, qwire.length);
+  question.writeUInt16BE(qclass & 0xffff, qwire.length + 2);
+  const sfx = compress ? questionSuffixes(qname) : null;
+
+  const rrs: Rr[] = [];
+  const ans: Buffer[] = [];
+  const lens: number[] = [];
+  const lensU: number[] = [];
+  const serials: number[] = [];
+  const groups: number[] = [];
+  const groupIds = new Map<string, number>();
+  const groupSecs: Section[] = [];
+  for (const e of b.entries) {
+    const enc = encodeRr(e.rr, sfx);
+    if (enc === null) continue;
+    let g = -1;
+    if (e.extra.length > 0) {
+      const key = e.group ?? `#${groupSecs.length}`;
+      const known = groupIds.get(key);
+      if (known !== undefined) g = known;
+      else {
+        g = groupSecs.length;
+        groupIds.set(key, g);
+        groupSecs.push(encodeSection(e.extra, sfx));
+      }
+    }
+    rrs.push(e.rr);
+    ans.push(enc.bytes);
+    lens.push(enc.bytes.length);
+    lensU.push(enc.uncompressedLen);
+    serials.push(enc.serialAt);
+    groups.push(g);
+  }
+  const auth = encodeSection(b.authority, sfx);
+  const fixed = encodeSection(b.additional, sfx);
+  const n = ans.length;
+  let minEntry = 0x7fffffff;
+  let bytes = question.length + auth.len + fixed.len + 256;
+  for (let i = 0; i < n; i++) {
+    const g = groups[i]!;
+    const el = lens[i]! + (g >= 0 ? groupSecs[g]!.len : 0);
+    if (el < minEntry) minEntry = el;
+    bytes += lens[i]! + 64;
+  }
+  for (const s of groupSecs) bytes += s.len + 64;
+  const perm = new Int32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  return {
+    kind: "records", rcode: b.rcode, aa: b.aa, ra: b.ra, question, n, rrs, ans,
+    ansLen: Int32Array.from(lens), ansLenU: Int32Array.from(lensU), ansSerial: Int32Array.from(serials),
+    group: Int32Array.from(groups), groupRrs: groupSecs.map((s) => s.rrs), groupBytes: groupSecs.map((s) => s.bytes),
+    groupLen: Int32Array.from(groupSecs.map((s) => s.len)), groupLenU: Int32Array.from(groupSecs.map((s) => s.lenU)),
+    groupCount: Int32Array.from(groupSecs.map((s) => s.rrs.length)),
+    authRrs: auth.rrs, auth: auth.bytes, authLen: auth.len, authLenU: auth.lenU, authSerial: auth.serial,
+    fixedRrs: fixed.rrs, fixed: fixed.bytes, fixedLen: fixed.len, fixedLenU: fixed.lenU,
+    shuffle: b.shuffle, aLimit: b.aLimit, srv: b.srv, minEntry: n === 0 ? 0 : minEntry, perm,
+    stamp: new Uint32Array(groupSecs.length), gen: 0, bytes,
+  };
+}
+
+export interface SelectOptions {
+  readonly transport: "udp" | "tcp";
+  /** EDNS0 payload size or null. */
+  readonly udpSize: number | null;
+  readonly ecsLen: number;
+  readonly config: DnsConfig;
+  readonly rng: () => number;
+}
+
+/** Which entries go out: perm[0..count), whether the authority section is dropped, and the wire size. */
+export interface Selection {
+  count: number;
+  dropAuth: boolean;
+  truncated: boolean;
+  /** Response bytes (compressed form) including the OPT record if any. */
+  size: number;
+  optLen: number;
+  extraCount: number;
+}
+
+function nextGen(p: Prepared): number {
+  p.gen = (p.gen + 1) >>> 0;
+  if (p.gen === 0) {
+    p.stamp.fill(0);
+    p.gen = 1;
+  }
+  return p.gen;
+}
+
+/** Choose entries for one query. Mutates p.perm (shuffle) and p.stamp/p.gen; `out` is reused. */
+export function select(p: Prepared, o: SelectOptions, out?: Selection): Selection {
+  const sel = out ?? { count: 0, dropAuth: false, truncated: false, size: 0, optLen: 0, extraCount: 0 };
+  const cfg = o.config;
+  let limit = p.n;
+  if (p.aLimit && cfg.aRecordLimit > 0 && limit > cfg.aRecordLimit) limit = cfg.aRecordLimit;
+  let cap = limit;
+  let budget: number;
+  let unc = false;
+  if (o.transport === "udp") {
+    let maxSize = 512;
+    if (o.udpSize !== null && o.udpSize > maxSize) maxSize = o.udpSize;
+    if (maxSize > DNS_MAX_UDP_PAYLOAD) maxSize = DNS_MAX_UDP_PAYLOAD;
+    const maxAnswers = Math.min(DNS_MAX_UDP_ANSWER_LIMIT, cfg.udpAnswerLimit);
+    if (maxSize === 512 && limit > maxAnswers) {
+      cap = maxAnswers;
+      unc = true;
+    }
+    budget = maxSize - 8;
+  } else {
+    const pre = p.srv ? DNS_TCP_MAX_SRV_ANSWERS : DNS_TCP_MAX_ANSWERS;
+    if (cap > pre) cap = pre;
+    budget = DNS_TCP_MAX_RESPONSE;
+  }
+  // No more entries than could possibly fit (keeps the shuffle and the scan short).
+  if (p.minEntry > 0) {
+    const fit = Math.floor(budget / p.minEntry) + 1;
+    if (cap > fit) cap = fit;
+  }
+  const perm = p.perm;
+  if (p.shuffle) {
+    const n = p.n;
+    for (let i = 0; i < cap && i < n - 1; i++) {
+      const j = i + Math.floor(o.rng() * (n - i));
+      const t = perm[i]!;
+      perm[i] = perm[j]!;
+      perm[j] = t;
+    }
+  }
+  const optLen = o.udpSize !== null ? OPT_BASE_LEN + (o.ecsLen > 0 ? 4 + o.ecsLen : 0) : 0;
+  const base = HEADER_LEN + p.question.length + (unc ? p.fixedLenU : p.fixedLen) + optLen;
+  const authSize = unc ? p.authLenU : p.authLen;
+  const gen = nextGen(p);
+  const stamp = p.stamp;
+  // Walk entries in order, tracking the largest prefix that fits without the authority section.
+  let total = base;
+  let fitCount = 0;
+  for (let i = 0; i < cap; i++) {
+    const e = perm[i]!;
+    total += unc ? p.ansLenU[e]! : p.ansLen[e]!;
+    const g = p.group[e]!;
+    if (g >= 0 && stamp[g] !== gen) {
+      stamp[g] = gen;
+      total += unc ? p.groupLenU[g]! : p.groupLen[g]!;
+    }
+    if (total <= budget) fitCount = i + 1;
+  }
+  let count = cap;
+  let dropAuth = false;
+  if (count > 1 && total + authSize > budget) {
+    dropAuth = p.authLen > 0;
+    count = Math.max(1, fitCount);
+  }
+  sel.count = count;
+  sel.dropAuth = dropAuth;
+  sel.truncated = count < limit;
+  sel.optLen = optLen;
+  // Final wire size (compressed form, as sent).
+  const gen2 = nextGen(p);
+  let size = HEADER_LEN + p.question.length + p.fixedLen + optLen + (dropAuth ? 0 : p.authLen);
+  let extraCount = p.fixedRrs.length;
+  for (let i = 0; i < count; i++) {
+    const e = perm[i]!;
+    size += p.ansLen[e]!;
+    const g = p.group[e]!;
+    if (g >= 0 && stamp[g] !== gen2) {
+      stamp[g] = gen2;
+      size += p.groupLen[g]!;
+      extraCount += p.groupCount[g]!;
+    }
+  }
+  sel.size = size;
+  sel.extraCount = extraCount;
+  return sel;
+}
+
+/** The structured answer for a selection (resolve() and tests). */
+export function materialize(p: Prepared, sel: Selection, enableTruncate: boolean): Answer {
+  const answer: Rr[] = [];
+  const additional: Rr[] = [];
+  const gen = nextGen(p);
+  for (let i = 0; i < sel.count; i++) {
+    const e = p.perm[i]!;
+    answer.push(p.rrs[e]!);
+    const g = p.group[e]!;
+    if (g >= 0 && p.stamp[g] !== gen) {
+      p.stamp[g] = gen;
+      additional.push(...p.groupRrs[g]!);
+    }
+  }
+  additional.push(...p.fixedRrs);
+  return {
+    kind: "response", rcode: p.rcode, aa: p.aa, ra: p.ra, tc: sel.truncated && enableTruncate,
+    answer, authority: sel.dropAuth ? [] : p.authRrs, additional,
+  };
+}
+
+/** Header flags for a response to a query with `qflags`. */
+export function responseFlags(qflags: number, rcode: number, aa: boolean, ra: boolean, tc: boolean): number {
+  const opcode = qflags & 0x7800;
+  return FLAG_QR | opcode | (aa ? FLAG_AA : 0) | (tc ? FLAG_TC : 0) | (qflags & (FLAG_RD | FLAG_CD)) | (ra ? FLAG_RA : 0) | (rcode & 0xf);
+}
+
+export interface AssembleQuery {
+  readonly id: number;
+  readonly flags: number;
+  readonly udpSize: number | null;
+  readonly ecs: Buffer | null;
+}
+
+/**
+ * Copy the chosen chunks into one response buffer. `serial` is the SOA serial to stamp;
+ * `headroom` bytes are left free at the front (2 for the TCP length prefix, written here).
+ */
+export function assemble(p: Prepared, q: AssembleQuery, sel: Selection, tc: boolean, serial: number, headroom = 0): Buffer {
+  const out = Buffer.allocUnsafe(sel.size + headroom);
+  const h = headroom;
+  if (h >= 2) out.writeUInt16BE(sel.size, h - 2);
+  out.writeUInt16BE(q.id, h);
+  out.writeUInt16BE(responseFlags(q.flags, p.rcode, p.aa, p.ra, tc), h + 2);
+  out.writeUInt16BE(1, h + 4);
+  out.writeUInt16BE(sel.count, h + 6);
+  out.writeUInt16BE(sel.dropAuth ? 0 : p.authRrs.length, h + 8);
+  out.writeUInt16BE(sel.extraCount + (sel.optLen > 0 ? 1 : 0), h + 10);
+  let pos = h + HEADER_LEN;
+  pos += p.question.copy(out, pos);
+  const perm = p.perm;
+  for (let i = 0; i < sel.count; i++) {
+    const e = perm[i]!;
+    const at = pos;
+    pos += p.ans[e]!.copy(out, pos);
+    const s = p.ansSerial[e]!;
+    if (s >= 0) out.writeUInt32BE(serial >>> 0, at + s);
+  }
+  if (!sel.dropAuth && p.authLen > 0) {
+    const at = pos;
+    pos += p.auth.copy(out, pos);
+    for (const s of p.authSerial) out.writeUInt32BE(serial >>> 0, at + s);
+  }
+  const gen = nextGen(p);
+  for (let i = 0; i < sel.count; i++) {
+    const g = p.group[perm[i]!]!;
+    if (g >= 0 && p.stamp[g] !== gen) {
+      p.stamp[g] = gen;
+      pos += p.groupBytes[g]!.copy(out, pos);
+    }
+  }
+  if (p.fixedLen > 0) pos += p.fixed.copy(out, pos);
+  if (sel.optLen > 0) pos = writeOpt(out, pos, q.udpSize ?? 512, q.ecs);
+  if (pos !== out.length) throw new Error(`assertion failed: dns response size ${pos} != ${out.length}`);
+  return out;
+}
+
+/** Write an OPT record echoing the client's payload size (and ECS with scope 0). */
+export function writeOpt(out: Buffer, pos: number, udpSize: number, ecs: Buffer | null): number {
+  out[pos++] = 0; // root
+  out.writeUInt16BE(T_OPT, pos);
+  out.writeUInt16BE(udpSize & 0xffff, pos + 2);
+  out.writeUInt32BE(0, pos + 4);
+  const rdlen = ecs !== null ? 4 + ecs.length : 0;
+  out.writeUInt16BE(rdlen, pos + 8);
+  pos += 10;
+  if (ecs !== null) {
+    out.writeUInt16BE(8, pos);
+    out.writeUInt16BE(ecs.length, pos + 2);
+    ecs.copy(out, pos + 4);
+    out[pos + 4 + 3] = 0; // scope prefix 0: the answer is valid for every subnet
+    pos += 4 + ecs.length;
+  }
+  return pos;
+}
+
+/** A header-only (no question) response: FORMERR for unreadable questions, REFUSED for none. */
+export function bareResponse(id: number, qflags: number, rcode: number): Buffer {
+  const out = Buffer.alloc(HEADER_LEN);
+  out.writeUInt16BE(id, 0);
+  out.writeUInt16BE(responseFlags(qflags, rcode, false, false, false), 2);
+  return out;
+}

@@ -1,0 +1,374 @@
+/**
+ * dns/server: the DNS listeners — UDP and TCP on one port (node:dgram / node:net, the
+ * same on Node and Deno). Queries are parsed by hand, answered from the DnsCache
+ * (prepared chunks: shuffle + truncation + copy), and names outside our domains are
+ * forwarded to recursors. UDP work goes through a fair per-source queue drained in
+ * batches per event-loop turn; TCP takes 2-byte-framed, pipelined queries with an idle
+ * timeout, a connection cap and per-turn / write-buffer bounds.
+ *
+ * Must never: crash or stop answering on hostile input (bad packets get FORMERR or are
+ * dropped), answer a response packet, or let one client starve the others.
+ */
+
+import dgram from "node:dgram";
+import net from "node:net";
+import { performance } from "node:perf_hooks";
+import { setImmediate } from "node:timers";
+import type { AddressInfo } from "node:net";
+import type { CatalogReader } from "../state/catalog_types.ts";
+import type { DnsConfig } from "../agent/config/types.ts";
+import {
+  DNS_TCP_FRAMES_PER_TURN, DNS_TCP_IDLE_TIMEOUT_MS, DNS_TCP_MAX_CONNECTIONS, DNS_TCP_MAX_PENDING_WRITE, DNS_UDP_BATCH,
+} from "../shared/limits.ts";
+import { DnsCache, RECURSE } from "./cache.ts";
+import { assemble, bareResponse, responseFlags, select, type Selection } from "./prepared.ts";
+import { forward, parseRecursor, type RecursorAddr } from "./recursor.ts";
+import { UdpQueue } from "./udp_queue.ts";
+import type { DnsAgentInfo } from "./types.ts";
+import {
+  HEADER_LEN, RCODE_FORMERR, RCODE_NOTIMP, RCODE_REFUSED, RCODE_SERVFAIL, nameToWire, parseQuery, type ParsedQuery,
+} from "./wire.ts";
+
+export type DnsLogLevel = "debug" | "info" | "warn" | "error";
+export type DnsLog = (level: DnsLogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
+export interface DnsServerOptions {
+  readonly catalog: CatalogReader;
+  readonly agent: DnsAgentInfo;
+  readonly config: DnsConfig;
+  readonly recursors?: readonly string[];
+  readonly host: string;
+  /** 0 picks a free port (the same one for UDP and TCP). */
+  readonly port: number;
+  readonly log?: DnsLog;
+  /** Randomness for shuffles and random recursor order (default Math.random). */
+  readonly rng?: () => number;
+  /** Unix ms for SOA serials (default Date.now). */
+  readonly nowMs?: () => number;
+  /** Override the UDP queue bounds (tests). */
+  readonly udpQueue?: { perSource?: number; total?: number; maxAgeMs?: number };
+}
+
+export interface DnsServerStats {
+  udpQueries: number;
+  tcpQueries: number;
+  formerr: number;
+  dropped: number;
+  recursed: number;
+  servfail: number;
+  tcpRejected: number;
+}
+
+export interface DnsServer {
+  address(): { udp: AddressInfo; tcp: AddressInfo };
+  close(): Promise<void>;
+  readonly cache: DnsCache;
+  readonly stats: DnsServerStats;
+  readonly queue: UdpQueue;
+}
+
+/** Bytes buffered from one TCP connection at most: a few whole frames (reading pauses while busy). */
+const MAX_TCP_BUFFERED = 4 * (2 + 65535);
+
+/** A reply to send now, nothing (drop), or a reply that comes later (recursion). */
+type Reply = Buffer | null | Promise<Buffer | null>;
+
+function withPrefix(b: Buffer, headroom: number): Buffer {
+  if (headroom === 0) return b;
+  const out = Buffer.allocUnsafe(b.length + 2);
+  out.writeUInt16BE(b.length, 0);
+  b.copy(out, 2);
+  return out;
+}
+
+/** A response with the question echoed and no records (SERVFAIL after recursion, NOTIMP opcodes). */
+function questionOnly(q: ParsedQuery, rcode: number, ra: boolean): Buffer {
+  const name = nameToWire(q.qname) ?? Buffer.from([0]);
+  const out = Buffer.alloc(HEADER_LEN + name.length + 4);
+  out.writeUInt16BE(q.id, 0);
+  out.writeUInt16BE(responseFlags(q.flags, rcode, false, ra, false), 2);
+  out.writeUInt16BE(1, 4);
+  name.copy(out, HEADER_LEN);
+  out.writeUInt16BE(q.qtype, HEADER_LEN + name.length);
+  out.writeUInt16BE(q.qclass, HEADER_LEN + name.length + 2);
+  return out;
+}
+
+class DnsHandler {
+  readonly cache: DnsCache;
+  readonly stats: DnsServerStats = { udpQueries: 0, tcpQueries: 0, formerr: 0, dropped: 0, recursed: 0, servfail: 0, tcpRejected: 0 };
+  private readonly config: DnsConfig;
+  private readonly rng: () => number;
+  private readonly nowMs: () => number;
+  private readonly recursors: RecursorAddr[];
+  private readonly log: DnsLog;
+  private readonly sel: Selection = { count: 0, dropAuth: false, truncated: false, size: 0, optLen: 0, extraCount: 0 };
+  private readonly udpOpts: { transport: "udp"; udpSize: number | null; ecsLen: number; config: DnsConfig; rng: () => number };
+  private readonly tcpOpts: { transport: "tcp"; udpSize: number | null; ecsLen: number; config: DnsConfig; rng: () => number };
+
+  constructor(o: DnsServerOptions) {
+    this.config = o.config;
+    this.rng = o.rng ?? Math.random;
+    this.nowMs = o.nowMs ?? Date.now;
+    this.log = o.log ?? (() => undefined);
+    this.recursors = [];
+    for (const r of o.recursors ?? []) {
+      const a = parseRecursor(r);
+      if (a === null) this.log("warn", "dns: ignoring recursor that is not an IP address", { recursor: r });
+      else this.recursors.push(a);
+    }
+    this.cache = new DnsCache({
+      catalog: o.catalog, agent: o.agent, config: o.config, recursors: this.recursors.map((r) => r.host), nowMs: this.nowMs,
+    });
+    this.udpOpts = { transport: "udp", udpSize: null, ecsLen: 0, config: o.config, rng: this.rng };
+    this.tcpOpts = { transport: "tcp", udpSize: null, ecsLen: 0, config: o.config, rng: this.rng };
+  }
+
+  /** Answer one query packet. `headroom` 2 = TCP framing. */
+  handle(msg: Buffer, tcp: boolean): Reply {
+    const headroom = tcp ? 2 : 0;
+    const r = parseQuery(msg);
+    if (!r.ok) {
+      if (!r.formerr) {
+        this.stats.dropped++;
+        return null;
+      }
+      this.stats.formerr++;
+      return withPrefix(bareResponse(r.id, r.flags, RCODE_FORMERR), headroom);
+    }
+    const q = r.q;
+    if (q.opcode !== 0) return withPrefix(bareResponse(q.id, q.flags, RCODE_NOTIMP), headroom);
+    if (q.qdcount === 0) return withPrefix(bareResponse(q.id, q.flags, RCODE_REFUSED), headroom);
+    let p;
+    try {
+      p = this.cache.get(q.qname, q.qtype, q.qclass);
+    } catch (e) {
+      this.log("error", "dns: building an answer failed", { name: q.qname, error: String(e) });
+      this.stats.servfail++;
+      return withPrefix(questionOnly(q, RCODE_SERVFAIL, this.recursors.length > 0), headroom);
+    }
+    if (p === RECURSE) return this.recurse(msg, q, headroom);
+    const o = tcp ? this.tcpOpts : this.udpOpts;
+    o.udpSize = q.udpSize;
+    o.ecsLen = q.ecs === null ? 0 : q.ecs.length;
+    const sel = select(p, o, this.sel);
+    const tc = sel.truncated && this.config.enableTruncate;
+    return assemble(p, q, sel, tc, Math.floor(this.nowMs() / 1000), headroom);
+  }
+
+  private async recurse(msg: Buffer, q: ParsedQuery, headroom: number): Promise<Buffer | null> {
+    this.stats.recursed++;
+    const reply = await forward(msg, {
+      recursors: this.recursors, strategy: this.config.recursorStrategy, timeoutMs: this.config.recursorTimeoutMs, rng: this.rng,
+    });
+    if (reply !== null) return withPrefix(reply, headroom);
+    this.stats.servfail++;
+    this.log("debug", "dns: all recursors failed", { name: q.qname });
+    return withPrefix(questionOnly(q, RCODE_SERVFAIL, true), headroom);
+  }
+}
+
+function listenUdp(sock: dgram.Socket, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onErr = (e: Error): void => reject(e);
+    sock.once("error", onErr);
+    sock.bind(port, host, () => {
+      sock.off("error", onErr);
+      resolve();
+    });
+  });
+}
+
+function listenTcp(srv: net.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onErr = (e: Error): void => reject(e);
+    srv.once("error", onErr);
+    srv.listen(port, host, () => {
+      srv.off("error", onErr);
+      resolve();
+    });
+  });
+}
+
+/** Start UDP and TCP DNS listeners on host:port. */
+export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
+  const handler = new DnsHandler(o);
+  const log = o.log ?? (() => undefined);
+  const family = net.isIPv6(o.host) ? "udp6" : "udp4";
+  const queue = new UdpQueue(o.udpQueue ?? {});
+  let closed = false;
+
+  // ---- UDP ----
+  let udp: dgram.Socket | null = null;
+  let tcp: net.Server | null = null;
+  const conns = new Set<net.Socket>();
+  let drainScheduled = false;
+
+  const send = (reply: Buffer, port: number, address: string): void => {
+    if (closed || udp === null) return;
+    try {
+      udp.send(reply, port, address);
+    } catch (e) {
+      log("debug", "dns: udp send failed", { error: String(e) });
+    }
+  };
+
+  const drain = (): void => {
+    drainScheduled = false;
+    if (closed) return;
+    const now = performance.now();
+    for (let i = 0; i < DNS_UDP_BATCH; i++) {
+      const item = queue.take(now);
+      if (item === undefined) break;
+      handler.stats.udpQueries++;
+      let reply: Reply;
+      try {
+        reply = handler.handle(item.msg, false);
+      } catch (e) {
+        log("error", "dns: query failed", { error: String(e) });
+        continue;
+      }
+      if (reply === null) continue;
+      if (reply instanceof Promise) {
+        reply.then((b) => {
+          if (b !== null) send(b, item.port, item.address);
+        }, (e: unknown) => log("error", "dns: recursion failed", { error: String(e) }));
+      } else {
+        send(reply, item.port, item.address);
+      }
+    }
+    if (queue.size > 0) schedule();
+  };
+  const schedule = (): void => {
+    if (drainScheduled) return;
+    drainScheduled = true;
+    setImmediate(drain);
+  };
+
+  // ---- TCP ----
+  const onConnection = (sock: net.Socket): void => {
+    if (closed || conns.size >= DNS_TCP_MAX_CONNECTIONS) {
+      handler.stats.tcpRejected++;
+      sock.destroy();
+      return;
+    }
+    conns.add(sock);
+    sock.setNoDelay(true);
+    sock.setTimeout(DNS_TCP_IDLE_TIMEOUT_MS);
+    let buf: Buffer = Buffer.alloc(0);
+    let busy = false;
+    let pausedForWrite = false;
+    const write = (b: Buffer): void => {
+      if (sock.destroyed) return;
+      sock.write(b);
+      if (sock.writableLength > DNS_TCP_MAX_PENDING_WRITE && !pausedForWrite) {
+        pausedForWrite = true;
+        sock.pause();
+        sock.once("drain", () => {
+          pausedForWrite = false;
+          if (!busy) sock.resume();
+        });
+      }
+    };
+    const process = (): void => {
+      let frames = 0;
+      while (!sock.destroyed && buf.length >= 2) {
+        const len = buf.readUInt16BE(0);
+        if (len < HEADER_LEN) {
+          // cannot hold a DNS header: FORMERR is impossible to address, close.
+          sock.destroy();
+          return;
+        }
+        if (buf.length < 2 + len) break;
+        if (frames >= DNS_TCP_FRAMES_PER_TURN) {
+          // yield to other connections and UDP; continue next turn
+          if (!busy) {
+            busy = true;
+            sock.pause();
+            setImmediate(() => {
+              busy = false;
+              process();
+              if (!busy && !pausedForWrite && !sock.destroyed) sock.resume();
+            });
+          }
+          return;
+        }
+        const msg = buf.subarray(2, 2 + len);
+        buf = buf.subarray(2 + len);
+        frames++;
+        handler.stats.tcpQueries++;
+        let reply: Reply;
+        try {
+          reply = handler.handle(msg, true);
+        } catch (e) {
+          log("error", "dns: query failed", { error: String(e) });
+          sock.destroy();
+          return;
+        }
+        if (reply === null) continue;
+        if (reply instanceof Promise) {
+          reply.then((b) => {
+            if (b !== null) write(b);
+          }, (e: unknown) => log("error", "dns: recursion failed", { error: String(e) }));
+        } else {
+          write(reply);
+        }
+      }
+    };
+    sock.on("data", (chunk: Buffer) => {
+      if (buf.length + chunk.length > MAX_TCP_BUFFERED) {
+        sock.destroy();
+        return;
+      }
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      if (!busy) process();
+    });
+    sock.on("timeout", () => sock.destroy());
+    sock.on("error", () => sock.destroy());
+    sock.on("close", () => conns.delete(sock));
+  };
+
+  // Bind UDP, then TCP on the same port (retry a few times when port 0 picked one TCP cannot have).
+  for (let attempt = 0; ; attempt++) {
+    const u = dgram.createSocket({ type: family });
+    u.on("message", (msg, rinfo) => {
+      if (closed) return;
+      queue.push({ msg, address: rinfo.address, port: rinfo.port, at: performance.now() });
+      schedule();
+    });
+    await listenUdp(u, o.host, o.port);
+    u.on("error", (e) => log("warn", "dns: udp socket error", { error: String(e) }));
+    const t = net.createServer(onConnection);
+    t.on("error", (e) => log("warn", "dns: tcp server error", { error: String(e) }));
+    try {
+      await listenTcp(t, o.host, (u.address() as AddressInfo).port);
+      udp = u;
+      tcp = t;
+      break;
+    } catch (e) {
+      u.close();
+      if (o.port !== 0 || attempt >= 10) throw e;
+    }
+  }
+  const udpSock = udp;
+  const tcpSrv = tcp;
+  log("info", "dns: listening", { udp: udpSock.address(), tcp: tcpSrv.address() });
+
+  return {
+    cache: handler.cache,
+    stats: handler.stats,
+    queue,
+    address: () => ({ udp: udpSock.address() as AddressInfo, tcp: tcpSrv.address() as AddressInfo }),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      queue.clear();
+      for (const c of conns) c.destroy();
+      await Promise.all([
+        new Promise<void>((r) => udpSock.close(() => r())),
+        new Promise<void>((r) => tcpSrv.close(() => r())),
+      ]);
+      handler.cache.clear();
+    },
+  };
+}
