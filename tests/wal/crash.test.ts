@@ -15,7 +15,7 @@ const root = path.resolve(here, "../..");
 async function crashOnce(dir: string, killAfter: number): Promise<number> {
   const script = path.join(here, "crash_child.ts");
   const args = isDeno ? ["run", "-A", script, dir] : ["--import", "tsx", script, dir];
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DENO_NO_UPDATE_CHECK: "1" } });
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", CAIRN_WAL_CHILD_DIR: dir } });
   let reported = 0;
   let start = -1;
   let buf = "";

@@ -3,7 +3,8 @@
 import { openWal } from "../../src/wal/index.ts";
 import { entry } from "./helpers.ts";
 
-const dir = process.argv[process.argv.length - 1]!;
+const dir = process.env["CAIRN_WAL_CHILD_DIR"];
+if (dir === undefined) throw new Error("crash_child.ts is run by crash.test.ts (CAIRN_WAL_CHILD_DIR unset)");
 const { log, recovered } = await openWal(dir, { segmentBytes: 256 * 1024 });
 let next = (recovered.entries[recovered.entries.length - 1]?.index ?? 0) + 1;
 log.onDurable((i) => process.stdout.write(`durable ${i}\n`));
