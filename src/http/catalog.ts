@@ -2,8 +2,9 @@
  * http/catalog: /v1/catalog/* (register, deregister, datacenters, nodes, services,
  * service/<s>, node/<n>, node-services/<n>) with Consul's validation texts, blocking
  * reads on the precise catalog watches, X-Consul-Index per Consul's index rules, and
- * Consul's JSON. Also the helpers /v1/health shares (blocking list reads, node-meta,
- * repeated query values, the `filter` gate).
+ * Consul's JSON, `?filter=` through src/filter (on /catalog/services it is refused with
+ * 400 for now). Also the helpers /v1/health shares (blocking list reads, node-meta,
+ * repeated query values, filtering).
  *
  * Must never: answer a write before backend.apply() resolved, or read a body past
  * HTTP_MAX_JSON_BODY.
@@ -11,6 +12,7 @@
 
 import { badRequest, CairnError } from "../shared/errors.ts";
 import { HTTP_MAX_JSON_BODY } from "../shared/limits.ts";
+import { compileFilter, FILTER_SCHEMAS, type Filter, type FilterSchema } from "../filter/index.ts";
 import type { CheckInput, RegisterInput, ServiceInput } from "../state/catalog_types.ts";
 import type { CancelWatch } from "../state/types.ts";
 import type { BlockingQuery } from "./blocking.ts";
@@ -59,9 +61,21 @@ export function nodeMetaFilter(q: Query): Record<string, string> | undefined {
   return out;
 }
 
-/** `?filter=` is not wired yet (src/filter does not exist): refuse rather than ignore it. */
+/** `?filter=` where the endpoint cannot filter yet: refuse rather than ignore it. */
 export function rejectFilter(q: Query): void {
   if (q.get("filter") !== "") throw badRequest("filter not supported yet");
+}
+
+/** `?filter=` compiled against the endpoint's schema (400 with Consul's text when bad); undefined when absent. */
+export function itemFilter(q: Query, schema: FilterSchema): Filter | undefined {
+  const expr = q.get("filter");
+  return expr === "" ? undefined : compileFilter(expr, schema);
+}
+
+/** Keeps the items whose Consul JSON passes the filter (the filter sees exactly what the client sees). */
+export function applyFilter<T>(items: readonly T[], f: Filter | undefined, render: (t: T) => string): T[] {
+  if (f === undefined) return items.slice();
+  return items.filter((x) => f(JSON.parse(render(x)) as unknown));
 }
 
 /** The name after a route prefix; 400 with Consul's text when empty. */
@@ -247,7 +261,7 @@ export function catalogDatacenters(_ctx: RequestCtx, env: Env): Reply {
 }
 
 export function catalogNodes(ctx: RequestCtx, env: Env): Promise<Reply | undefined> {
-  rejectFilter(ctx.query);
+  const f = itemFilter(ctx.query, FILTER_SCHEMAS.catalogNodes);
   // TODO(near): Consul sorts by RTT from the `near` node; there are no coordinates yet, so it is ignored.
   const meta = nodeMetaFilter(ctx.query);
   const store = env.backend.store;
@@ -255,8 +269,11 @@ export function catalogNodes(ctx: RequestCtx, env: Env): Promise<Reply | undefin
     ctx,
     env,
     listQuery(
-      "catalog-nodes\0" + metaKey(meta),
-      () => store.catalogNodes(meta),
+      "catalog-nodes\0" + metaKey(meta) + "\0" + ctx.query.get("filter"),
+      () => {
+        const r = store.catalogNodes(meta);
+        return { index: r.index, value: applyFilter(r.value, f, renderNode) };
+      },
       (cb) => store.watchTable("nodes", cb),
       (nodes) => "[" + nodes.map(renderNode).join(",") + "]",
     ),
@@ -284,7 +301,7 @@ export function catalogServices(ctx: RequestCtx, env: Env): Promise<Reply | unde
 
 export function catalogService(ctx: RequestCtx, env: Env): Promise<Reply | undefined> {
   const name = pathName(ctx, "/v1/catalog/service/", "Missing service name");
-  rejectFilter(ctx.query);
+  const f = itemFilter(ctx.query, FILTER_SCHEMAS.catalogService);
   // TODO(near): RTT sorting needs coordinates; `near` is accepted and ignored.
   const tags = allValues(ctx.query, "tag");
   const meta = nodeMetaFilter(ctx.query);
@@ -293,11 +310,12 @@ export function catalogService(ctx: RequestCtx, env: Env): Promise<Reply | undef
     ctx,
     env,
     listQuery(
-      "catalog-service\0" + name + "\0" + (tags ?? []).join("\u0001") + "\0" + (tags === undefined ? "" : "t") + metaKey(meta),
+      "catalog-service\0" + name + "\0" + (tags ?? []).join("\u0001") + "\0" + (tags === undefined ? "" : "t") + metaKey(meta) + "\0" + ctx.query.get("filter"),
       () => {
         const r = store.catalogService(name, tags);
-        if (meta === undefined) return r;
-        return { index: r.index, value: r.value.filter((e) => Object.keys(meta).every((k) => e.node.meta[k] === meta[k])) };
+        let v = r.value;
+        if (meta !== undefined) v = v.filter((e) => Object.keys(meta).every((k) => e.node.meta[k] === meta[k]));
+        return { index: r.index, value: applyFilter(v, f, (e) => renderServiceNode(e.node, e.service)) };
       },
       (cb) => store.watchService(name, cb),
       (list) => "[" + list.map((e) => renderServiceNode(e.node, e.service)).join(",") + "]",
@@ -307,14 +325,18 @@ export function catalogService(ctx: RequestCtx, env: Env): Promise<Reply | undef
 
 export function catalogNode(ctx: RequestCtx, env: Env): Promise<Reply | undefined> {
   const name = pathName(ctx, "/v1/catalog/node/", "Missing node name");
-  rejectFilter(ctx.query);
+  const f = itemFilter(ctx.query, FILTER_SCHEMAS.catalogNodeServices); // applies to the Services entries
   const store = env.backend.store;
   return serveQuery(
     ctx,
     env,
     listQuery(
-      "catalog-node\0" + name,
-      () => store.catalogNode(name),
+      "catalog-node\0" + name + "\0" + ctx.query.get("filter"),
+      () => {
+        const r = store.catalogNode(name);
+        if (r.value === undefined || f === undefined) return r;
+        return { index: r.index, value: { node: r.value.node, services: applyFilter(r.value.services, f, renderNodeService) } };
+      },
       (cb) => store.watchNode(name, cb),
       (v) => {
         if (v === undefined) return "null";
@@ -330,14 +352,18 @@ export function catalogNode(ctx: RequestCtx, env: Env): Promise<Reply | undefine
 
 export async function catalogNodeServices(ctx: RequestCtx, env: Env): Promise<Reply | undefined> {
   const name = pathName(ctx, "/v1/catalog/node-services/", "Missing node name");
-  rejectFilter(ctx.query);
+  const f = itemFilter(ctx.query, FILTER_SCHEMAS.catalogNodeServices);
   const store = env.backend.store;
   const reply = await serveQuery(
     ctx,
     env,
     listQuery(
-      "catalog-node-services\0" + name,
-      () => store.catalogNode(name),
+      "catalog-node-services\0" + name + "\0" + ctx.query.get("filter"),
+      () => {
+        const r = store.catalogNode(name);
+        if (r.value === undefined || f === undefined) return r;
+        return { index: r.index, value: { node: r.value.node, services: applyFilter(r.value.services, f, renderNodeService) } };
+      },
       (cb) => store.watchNode(name, cb),
       (v) => {
         if (v === undefined) return "";

@@ -11,8 +11,9 @@ import { badRequest } from "../shared/errors.ts";
 import { filterNonPassing } from "../state/catalog_read.ts";
 import type { HealthStatus } from "../state/catalog_types.ts";
 import type { Env, RequestCtx } from "./context.ts";
-import { allValues, listQuery, nodeMetaFilter, pathName, rejectFilter, serveQuery } from "./catalog.ts";
-import { renderChecks, renderServiceHealth } from "./json_catalog.ts";
+import { FILTER_SCHEMAS } from "../filter/index.ts";
+import { allValues, applyFilter, itemFilter, listQuery, nodeMetaFilter, pathName, serveQuery } from "./catalog.ts";
+import { renderCheck, renderChecks, renderServiceHealth } from "./json_catalog.ts";
 import type { Reply } from "./respond.ts";
 
 const metaKey = (m: Record<string, string> | undefined): string =>
@@ -30,18 +31,26 @@ function boolParam(ctx: RequestCtx, key: string): boolean | undefined {
 
 export function healthNode(ctx: RequestCtx, env: Env): Promise<Reply | undefined> {
   const node = pathName(ctx, "/v1/health/node/", "Missing node name");
-  rejectFilter(ctx.query);
+  const f = itemFilter(ctx.query, FILTER_SCHEMAS.healthNode);
   const store = env.backend.store;
   return serveQuery(
     ctx,
     env,
-    listQuery("health-node\0" + node, () => store.healthNode(node), (cb) => store.watchNode(node, cb), renderChecks),
+    listQuery(
+      "health-node\0" + node + "\0" + ctx.query.get("filter"),
+      () => {
+        const r = store.healthNode(node);
+        return { index: r.index, value: applyFilter(r.value, f, renderCheck) };
+      },
+      (cb) => store.watchNode(node, cb),
+      renderChecks,
+    ),
   );
 }
 
 export function healthChecks(ctx: RequestCtx, env: Env): Promise<Reply | undefined> {
   const name = pathName(ctx, "/v1/health/checks/", "Missing service name");
-  rejectFilter(ctx.query);
+  const f = itemFilter(ctx.query, FILTER_SCHEMAS.healthChecks);
   // TODO(near): Consul sorts by RTT from `near`; no coordinates yet, so it is ignored.
   const meta = nodeMetaFilter(ctx.query);
   const store = env.backend.store;
@@ -49,8 +58,11 @@ export function healthChecks(ctx: RequestCtx, env: Env): Promise<Reply | undefin
     ctx,
     env,
     listQuery(
-      "health-checks\0" + name + "\0" + metaKey(meta),
-      () => store.healthChecks(name, meta),
+      "health-checks\0" + name + "\0" + metaKey(meta) + "\0" + ctx.query.get("filter"),
+      () => {
+        const r = store.healthChecks(name, meta);
+        return { index: r.index, value: applyFilter(r.value, f, renderCheck) };
+      },
       (cb) => store.watchService(name, cb),
       renderChecks,
     ),
@@ -59,7 +71,7 @@ export function healthChecks(ctx: RequestCtx, env: Env): Promise<Reply | undefin
 
 export function healthService(ctx: RequestCtx, env: Env): Promise<Reply | undefined> {
   const name = pathName(ctx, "/v1/health/service/", "Missing service name");
-  rejectFilter(ctx.query);
+  const f = itemFilter(ctx.query, FILTER_SCHEMAS.healthService);
   // TODO(near): RTT sorting needs coordinates; `near` is accepted and ignored.
   const passing = boolParam(ctx, "passing");
   if (passing === undefined) throw badRequest("Invalid value for ?passing");
@@ -70,11 +82,12 @@ export function healthService(ctx: RequestCtx, env: Env): Promise<Reply | undefi
     ctx,
     env,
     listQuery(
-      "health-service\0" + name + "\0" + (tags === undefined ? "" : "t" + tags.join("\u0001")) + "\0" + metaKey(meta) + "\0" + String(passing),
+      "health-service\0" + name + "\0" + (tags === undefined ? "" : "t" + tags.join("\u0001")) + "\0" + metaKey(meta) + "\0" + String(passing) + "\0" + ctx.query.get("filter"),
       () => {
         const r = store.healthService(name, tags);
         let v = r.value;
         if (meta !== undefined) v = v.filter((e) => Object.keys(meta).every((k) => e.node.meta[k] === meta[k]));
+        v = applyFilter(v, f, renderServiceHealth);
         if (passing) v = filterNonPassing(v);
         return { index: r.index, value: v };
       },
@@ -88,7 +101,7 @@ const STATES: ReadonlySet<string> = new Set(["any", "passing", "warning", "criti
 
 export function healthState(ctx: RequestCtx, env: Env): Promise<Reply | undefined> {
   const state = pathName(ctx, "/v1/health/state/", "Missing check state");
-  rejectFilter(ctx.query);
+  const f = itemFilter(ctx.query, FILTER_SCHEMAS.healthState);
   const meta = nodeMetaFilter(ctx.query);
   const store = env.backend.store;
   // Consul does not validate the state: an unknown one matches no check (200, []).
@@ -97,10 +110,10 @@ export function healthState(ctx: RequestCtx, env: Env): Promise<Reply | undefine
     ctx,
     env,
     listQuery(
-      "health-state\0" + state + "\0" + metaKey(meta),
+      "health-state\0" + state + "\0" + metaKey(meta) + "\0" + ctx.query.get("filter"),
       () => {
         const r = store.healthState(known ? (state as HealthStatus | "any") : "any", meta);
-        return known ? r : { index: r.index, value: [] };
+        return { index: r.index, value: known ? applyFilter(r.value, f, renderCheck) : [] };
       },
       (cb) => store.watchTable("checks", cb),
       renderChecks,

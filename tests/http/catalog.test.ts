@@ -98,9 +98,12 @@ cat("validation: Consul's texts with 400; FSM errors 500", async ({ h }) => {
   const e = await h.put("/v1/catalog/register", { Node: "n", Address: "a", Check: { CheckID: "c", ServiceID: "missing" } });
   assert.is(e.status, 500);
   assert.is(e.text, 'failed inserting check on node "n": Missing service registration');
-  const f = await h.get("/v1/catalog/nodes?filter=Node%20%3D%3D%20x");
+  const f = await h.get("/v1/catalog/services?filter=" + encodeURIComponent("ServiceName == x"));
   assert.is(f.status, 400);
   assert.is(f.text, "filter not supported yet");
+  const bf = await h.get("/v1/catalog/nodes?filter=" + encodeURIComponent("Node =="));
+  assert.is(bf.status, 400);
+  assert.match(bf.text, /^Failed to create boolean expression evaluator: /);
   assert.is((await h.get("/v1/catalog/service/")).text, "Missing service name");
 });
 
@@ -112,6 +115,11 @@ cat("tag (repeatable, AND, case-insensitive) and node-meta filters; deregister",
   assert.equal(await ids("/v1/catalog/service/web?tag=blue&tag=v1"), ["a"]);
   assert.equal(await ids("/v1/catalog/service/web?node-meta=rack:r2"), ["b"]);
   assert.equal(await ids("/v1/catalog/nodes?node-meta=rack:r1"), ["a"]);
+  const q = (e: string): string => "?filter=" + encodeURIComponent(e);
+  assert.equal(await ids("/v1/catalog/nodes" + q('Meta.rack == "r2"')), ["b"]);
+  assert.equal(await ids("/v1/catalog/service/web" + q('"v1" in ServiceTags')), ["a"]);
+  const hsv = JSON.parse((await h.get("/v1/health/service/web" + q('Node.Node == "b"'))).text) as Array<{ Node: { Node: string } }>;
+  assert.equal(hsv.map((e) => e.Node.Node), ["b"]);
   assert.is((await h.get("/v1/catalog/services?node-meta=rack:r2")).text, '{"web":["blue"]}');
   assert.is((await h.put("/v1/catalog/deregister", { Node: "a" })).text, "true");
   assert.equal(await ids("/v1/catalog/service/web"), ["b"]);
