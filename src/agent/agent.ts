@@ -20,12 +20,14 @@ import { Store, encodeCommand, decodeCommand } from "../state/index.ts";
 import { MemoryLog, WalLog } from "../wal/index.ts";
 import { startHttpServer, type HttpServer } from "../http/index.ts";
 import { versionInfo } from "../shared/version.ts";
+import { isRegistered, selfRegistration, type SelfInfo } from "../server/self_register.ts";
 
 export interface AgentOptions {
   readonly nodeName: string;
   readonly nodeId: string | undefined;
   readonly datacenter: string;
   readonly primaryDatacenter: string;
+  readonly nodeMeta: Readonly<Record<string, string>>;
   readonly server: boolean;
   readonly dev: boolean;
   /** undefined in dev mode (in-memory). */
@@ -101,6 +103,21 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
   );
 
   const vi = versionInfo(process.env);
+  // The leader (always this server, for now) registers its own node, serfHealth and `consul` service.
+  const selfInfo: SelfInfo = {
+    nodeName: opts.nodeName,
+    nodeId,
+    address: opts.advertiseAddr,
+    datacenter: opts.datacenter,
+    server: opts.server,
+    serverPort: opts.serverPort > 0 ? opts.serverPort : 8300,
+    version: vi.version,
+    nodeMeta: opts.nodeMeta,
+  };
+  if (!isRegistered(store, selfInfo)) {
+    const r = await server.apply({ type: "catalog-register", req: selfRegistration(selfInfo) });
+    if (r.type === "error") log("error", `failed to register this node in the catalog: ${r.message}`);
+  }
   const self: MemberView = {
     name: opts.nodeName,
     addr: opts.advertiseAddr,

@@ -50,6 +50,7 @@ export function agentOptions(cfg: RuntimeConfig): AgentOptions {
     nodeId: cfg.nodeId ?? undefined,
     datacenter: cfg.datacenter,
     primaryDatacenter: cfg.primaryDatacenter || cfg.datacenter,
+    nodeMeta: cfg.nodeMeta,
     server: cfg.server,
     dev: cfg.devMode,
     dataDir: cfg.dataDir ?? undefined,
