@@ -31,6 +31,7 @@ import {
   serviceRowIn,
   serviceRowOut,
 } from "./catalog_codec.ts";
+import { caConfigInputIn, caConfigInputOut, caRootIn, caRootOut } from "./ca_codec.ts";
 
 const VERSION = 1;
 const MAX_U64 = 0xffffffffffffffffn;
@@ -107,6 +108,12 @@ function commandFields(cmd: Command): unknown[] {
       return [registerOut(cmd.req)];
     case "catalog-deregister":
       return [cmd.node, cmd.serviceId, cmd.checkId];
+    case "ca-set":
+      return [
+        cmd.roots === null ? null : cmd.roots.map(caRootOut),
+        cmd.config === null ? null : caConfigInputOut(cmd.config),
+        cmd.cas,
+      ];
     default:
       return unreachable(cmd);
   }
@@ -247,6 +254,16 @@ export function decodeCommand(data: Uint8Array): Command {
     case "catalog-deregister":
       arity(f, 3, type);
       return { type, node: str(f[0], "node"), serviceId: str(f[1], "serviceId"), checkId: str(f[2], "checkId") };
+    case "ca-set": {
+      arity(f, 3, type);
+      if (f[0] !== null && !Array.isArray(f[0])) throw bad("ca-set roots is not an array");
+      return {
+        type,
+        roots: f[0] === null ? null : (f[0] as unknown[]).map((r) => caRootIn(r, bad)),
+        config: f[1] === null ? null : caConfigInputIn(f[1], bad),
+        cas: f[2] === null ? null : index(f[2], "cas"),
+      };
+    }
     default:
       throw bad(`unknown type ${JSON.stringify(type)}`);
   }

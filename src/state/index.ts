@@ -42,4 +42,5 @@ export type {
   ServiceRow,
 } from "./catalog_types.ts";
 export { NIL_MAP, isNilMap } from "./catalog_types.ts";
+export type { CAConfigInput, CAConfigRow, CAReader, CARootRow } from "./ca_types.ts";
 export { aggregateStatus, filterNonPassing, shownStatus } from "./catalog_read.ts";

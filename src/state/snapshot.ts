@@ -12,10 +12,11 @@
  *     kv session lengths u32[n] | kv sessions (one UTF-8 string)
  *     tombstone key lengths u32[m] | tombstone keys | tombstone indexes f64[m]
  *     catalog (version 2+): one msgpack array [nodes, services, checks, named indexes]
+ *     connect CA (version 3+): one msgpack array [roots, config row or nil, roots index, config index]
  *   checksum u32 (FNV-1a over 32-bit words of everything before it)
  *
  * The header holds lastIndex, the table indexes and the section sizes.
- * Version 1 snapshots (no catalog section) are still read.
+ * Version 1 snapshots (no catalog section) and version 2 (no CA section) are still read.
  * Decoding checks magic, version, sizes, checksum and key order and throws a
  * CairnError("bad-request", "invalid snapshot: ...") on any mismatch.
  *
@@ -34,11 +35,13 @@ import { EMPTY_VALUE } from "./arena.ts";
 import { TABLE_NAMES } from "./tables.ts";
 import { CatalogTables } from "./catalog_tables.ts";
 import { checkRowIn, checkRowOut, nodeRowIn, nodeRowOut, serviceRowIn, serviceRowOut } from "./catalog_codec.ts";
+import { CATables } from "./ca_tables.ts";
+import { caConfigRowIn, caConfigRowOut, caRootIn, caRootOut } from "./ca_codec.ts";
 
 const MAGIC = [0x43, 0x52, 0x53, 0x4e]; // "CRSN"
-export const SNAPSHOT_VERSION = 2;
-/** Versions decodeSnapshot reads (1: KV only). */
-const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2]);
+export const SNAPSHOT_VERSION = 3;
+/** Versions decodeSnapshot reads (1: KV only; 2: KV + catalog; 3: + connect CA). */
+const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3]);
 const TABLES: readonly TableName[] = TABLE_NAMES;
 const ZERO_FLAGS = 0n;
 
@@ -59,6 +62,8 @@ interface Header {
   tombKeyBytes: number;
   /** Version 2+: bytes of the catalog section (absent in version 1 = 0). */
   catalogBytes: number;
+  /** Version 3+: bytes of the connect CA section (absent before = 0). */
+  caBytes: number;
 }
 
 export interface SnapshotTables {
@@ -67,6 +72,8 @@ export interface SnapshotTables {
   readonly kvs: BTree<KVEntry>;
   readonly tombstones: BTree<number>;
   readonly catalog: CatalogTables;
+  /** Absent = empty CA tables. */
+  readonly ca?: CATables;
 }
 
 function bad(msg: string): CairnError {
@@ -115,6 +122,13 @@ export function encodeSnapshot(s: SnapshotTables): Uint8Array {
   cat.services.forEach((_k, r) => void services.push(serviceRowOut(r)));
   cat.checks.forEach((_k, r) => void checks.push(checkRowOut(r)));
   const catalogBlob = packr.pack([nodes, services, checks, [...cat.named]]);
+  const ca = s.ca ?? new CATables();
+  const caBlob = packr.pack([
+    ca.roots.map(caRootOut),
+    ca.config === undefined ? null : caConfigRowOut(ca.config),
+    ca.rootsIndex,
+    ca.configIndex,
+  ]);
 
   const header: Header = {
     lastIndex: s.lastIndex,
@@ -126,6 +140,7 @@ export function encodeSnapshot(s: SnapshotTables): Uint8Array {
     tombCount: m,
     tombKeyBytes: tombBlob.byteLength,
     catalogBytes: catalogBlob.byteLength,
+    caBytes: caBlob.byteLength,
   };
   const head = packr.pack(header);
   const layout = sections(header, 12 + head.byteLength);
@@ -170,6 +185,7 @@ export function encodeSnapshot(s: SnapshotTables): Uint8Array {
   }
   out.set(tombBlob, layout.tombKeys);
   out.set(catalogBlob, layout.catalog);
+  out.set(caBlob, layout.ca);
   new DataView(buf).setUint32(layout.end, checksum(buf, 0, layout.end), true);
   return out;
 }
@@ -189,6 +205,7 @@ interface Layout {
   tombKeys: number;
   tombIdx: number;
   catalog: number;
+  ca: number;
   end: number;
 }
 
@@ -216,6 +233,7 @@ function sections(h: Header, start: number): Layout {
     tombKeys: take(h.tombKeyBytes),
     tombIdx: take(8 * m),
     catalog: take(h.catalogBytes),
+    ca: take(h.caBytes),
     end: 0,
   };
   l.end = off;
@@ -234,6 +252,8 @@ function parseHeader(x: unknown): Header {
   }
   if (h["catalogBytes"] === undefined) h["catalogBytes"] = 0;
   if (!isCount(h["catalogBytes"])) throw bad("header field catalogBytes");
+  if (h["caBytes"] === undefined) h["caBytes"] = 0;
+  if (!isCount(h["caBytes"])) throw bad("header field caBytes");
   const idx = h["indexes"];
   if (!Array.isArray(idx)) throw bad("header field indexes");
   const indexes: [string, number][] = [];
@@ -264,6 +284,25 @@ export interface DecodedSnapshot {
   kvs: BTree<KVEntry>;
   tombstones: BTree<number>;
   catalog: CatalogTables;
+  ca: CATables;
+}
+
+function decodeCA(src: Uint8Array, at: number, len: number): CATables {
+  const ca = new CATables();
+  if (len === 0) return ca;
+  let raw: unknown;
+  try {
+    raw = packr.unpack(src.subarray(at, at + len));
+  } catch (e) {
+    throw bad(`connect CA: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!Array.isArray(raw) || raw.length !== 4 || !Array.isArray(raw[0])) throw bad("connect CA section");
+  ca.roots = (raw[0] as unknown[]).map((r) => caRootIn(r, bad));
+  ca.config = raw[1] === null || raw[1] === undefined ? undefined : caConfigRowIn(raw[1], bad);
+  if (!isCount(raw[2]) || !isCount(raw[3])) throw bad("connect CA indexes");
+  ca.rootsIndex = raw[2];
+  ca.configIndex = raw[3];
+  return ca;
 }
 
 function decodeCatalog(src: Uint8Array, at: number, len: number): CatalogTables {
@@ -408,5 +447,6 @@ export function decodeSnapshot(bytes: Uint8Array, arena: ValueArena): DecodedSna
     kvs: BTree.fromSorted(keys, rows),
     tombstones: BTree.fromSorted(tkeys, tidx),
     catalog: decodeCatalog(src, l.catalog, h.catalogBytes),
+    ca: decodeCA(src, l.ca, h.caBytes),
   };
 }

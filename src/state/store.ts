@@ -49,6 +49,8 @@ import {
   readServiceNodes,
   readServices,
 } from "./catalog_read.ts";
+import type { CAConfigRow, CAReader, CARootRow } from "./ca_types.ts";
+import { CA_CONFIG_WATCH, CA_ROOTS_WATCH, CATables, caSet } from "./ca_tables.ts";
 
 type Meta = Readonly<Record<string, string>>;
 
@@ -60,13 +62,19 @@ function atLeastOne(i: number): number {
   return i === 0 ? 1 : i;
 }
 
-export class Store implements StoreReader, CatalogReader {
+export class Store implements StoreReader, CatalogReader, CAReader {
   private t = new Tables();
+  /** Connect CA tables (roots, configuration); replaced whole on restore. */
+  private ca = new CATables();
+  /** Connect CA watches ("connect-ca-roots", "connect-ca-config"). */
+  private readonly caWatches = new WatchIndex();
   private last = 0;
   private readonly watches = new WatchIndex();
   /** Catalog watches, keyed by Consul's index names ("nodes", "service.<name>", "node.<name>", ...). */
   private readonly catWatches = new WatchIndex();
   private applying = false;
+  /** CA watch keys the write being applied touched. */
+  private caTouched: readonly string[] = [];
 
   /** Restores a store from snapshot bytes. */
   static restore(bytes: Uint8Array): Store {
@@ -148,7 +156,7 @@ export class Store implements StoreReader, CatalogReader {
   }
 
   watchCount(): number {
-    return this.watches.count() + this.catWatches.count();
+    return this.watches.count() + this.catWatches.count() + this.caWatches.count();
   }
 
   // ---- catalog reads (state/catalog_read.ts has the index rules) ----------
@@ -197,6 +205,24 @@ export class Store implements StoreReader, CatalogReader {
     return this.catWatches.watchKey(nodeIndexName(name), cb);
   }
 
+  // ---- connect CA reads ----------------------------------------------------
+
+  caRoots(): Indexed<readonly CARootRow[]> {
+    return { index: atLeastOne(this.ca.rootsIndex), value: this.ca.roots };
+  }
+
+  caConfig(): Indexed<CAConfigRow | undefined> {
+    return { index: atLeastOne(this.ca.configIndex), value: this.ca.config };
+  }
+
+  watchCARoots(cb: WatchCallback): CancelWatch {
+    return this.caWatches.watchKey(CA_ROOTS_WATCH, cb);
+  }
+
+  watchCAConfig(cb: WatchCallback): CancelWatch {
+    return this.caWatches.watchKey(CA_CONFIG_WATCH, cb);
+  }
+
   /** Arena use, for metrics and tests. */
   valueStats(): { slabs: number; used: number; live: number } {
     return this.t.arena.stats();
@@ -224,6 +250,8 @@ export class Store implements StoreReader, CatalogReader {
       for (const k of tx.touchedKeys) this.watches.collectKey(k, wake);
       for (const p of tx.touchedTrees) this.watches.collectTree(p, wake);
       for (const k of tx.touchedCatalog) this.catWatches.collectKey(k, wake);
+      for (const k of this.caTouched) this.caWatches.collectKey(k, wake);
+      this.caTouched = [];
     } finally {
       this.applying = false;
     }
@@ -275,6 +303,11 @@ export class Store implements StoreReader, CatalogReader {
       case "catalog-deregister":
         deregister(tx, cmd.node, cmd.serviceId, cmd.checkId);
         return NONE;
+      case "ca-set": {
+        const r = caSet(this.ca, tx.index, cmd.roots, cmd.config, cmd.cas);
+        this.caTouched = r.touched;
+        return r.ok ? TRUE : FALSE;
+      }
       default:
         return unreachable(cmd);
     }
@@ -312,6 +345,7 @@ export class Store implements StoreReader, CatalogReader {
       kvs: this.t.kvs,
       tombstones: this.t.tombstones,
       catalog: this.t.cat,
+      ca: this.ca,
     });
   }
 
@@ -329,10 +363,12 @@ export class Store implements StoreReader, CatalogReader {
     t.indexes = d.indexes;
     t.cat = d.catalog;
     this.t = t;
+    this.ca = d.ca;
     this.last = d.lastIndex;
     const wake: Wakeups = [];
     this.watches.collectTree("", wake);
     this.catWatches.collectTree("", wake);
+    this.caWatches.collectTree("", wake);
     this.watches.fire(wake);
   }
 }

@@ -9,6 +9,7 @@
  */
 
 import type { CatalogReader, CheckInput, CheckRow, NodeInput, NodeRow, RegisterInput, ServiceInput, ServiceRow } from "./catalog_types.ts";
+import type { CAConfigInput, CARootRow } from "./ca_types.ts";
 
 /** One KV row, as Consul's DirEntry. */
 export interface KVEntry {
@@ -113,7 +114,18 @@ export type Command =
    * PUT /v1/catalog/deregister: remove the service (serviceId set), else the check
    * (checkId set), else the node with its services and checks.
    */
-  | { readonly type: "catalog-deregister"; readonly node: string; readonly serviceId: string; readonly checkId: string };
+  | { readonly type: "catalog-deregister"; readonly node: string; readonly serviceId: string; readonly checkId: string }
+  /**
+   * Connect CA: replace the roots (null keeps them) and/or the configuration (null keeps it),
+   * together; with `cas` only when the stored config's ModifyIndex equals it (0: none stored).
+   * Result: bool (false = CAS failed, nothing changed).
+   */
+  | {
+      readonly type: "ca-set";
+      readonly roots: readonly CARootRow[] | null;
+      readonly config: CAConfigInput | null;
+      readonly cas: number | null;
+    };
 
 /** What applying a command returned. */
 export type ApplyResult =

@@ -318,6 +318,8 @@ export class FakeBackend implements Backend {
       case "catalog-register":
       case "catalog-deregister":
         return s.cat.apply(idx, cmd);
+      case "ca-set":
+        throw new Error("fake backend: connect CA commands are not modelled (use a real Store)");
       default:
         return unreachable(cmd);
     }

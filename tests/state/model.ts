@@ -228,6 +228,8 @@ export class Model {
       case "catalog-register":
       case "catalog-deregister":
         throw new Error("model: catalog commands are not modelled");
+      case "ca-set":
+        throw new Error("model: connect CA commands are not modelled");
     }
   }
 }
