@@ -20,6 +20,7 @@ import { Store, encodeCommand, decodeCommand } from "../state/index.ts";
 import { MemoryLog, WalLog } from "../wal/index.ts";
 import { startHttpServer, type HttpServer } from "../http/index.ts";
 import { versionInfo } from "../shared/version.ts";
+import { startConnectAgent, type ConnectAgent } from "../connect/index.ts";
 import { isRegistered, selfRegistration, type SelfInfo } from "../server/self_register.ts";
 
 export interface AgentOptions {
@@ -45,6 +46,8 @@ export interface AgentOptions {
   readonly disableKvKeyValidation: boolean;
   readonly responseHeaders: Readonly<Record<string, string>>;
   readonly debugConfig: Record<string, unknown>;
+  /** RuntimeConfig.connect; absent or disabled = no Connect CA. */
+  readonly connect?: { readonly enabled: boolean; readonly caProvider: string; readonly caConfig: Readonly<Record<string, unknown>> };
 }
 
 export type HttpListener =
@@ -154,6 +157,26 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     members: (wan) => (wan ? [] : [self]),
   };
 
+  // ---- connect CA (src/connect): on a server with connect.enabled, initialise the CA
+  // through the log (the single-voter server is always leader) and make the leaf cache.
+  let connect: ConnectAgent | undefined;
+  if (opts.server && opts.connect?.enabled === true) {
+    try {
+      connect = await startConnectAgent({
+        apply: (cmd) => server.apply(cmd),
+        reader: store,
+        datacenter: opts.datacenter,
+        agentConnect: { ca_provider: opts.connect.caProvider, ca_config: opts.connect.caConfig },
+        log: logger.named("agent.connect"),
+        newClusterId: randomUUID,
+      });
+    } catch (e) {
+      await server.close({ snapshot: false });
+      throw e;
+    }
+  }
+  // ---- end connect CA
+
   const http: HttpServer[] = [];
   try {
     for (const l of opts.httpListeners) {
@@ -167,12 +190,14 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
         disableKvKeyValidation: opts.disableKvKeyValidation,
         responseHeaders: { ...opts.responseHeaders },
         log: logger.named("agent.http"),
+        connect,
       });
       http.push(srv);
       log("info", `Started HTTP server on ${srv.address()}`);
     }
   } catch (e) {
     for (const h of http) await h.close();
+    await connect?.stop();
     await server.close({ snapshot: false });
     throw e;
   }
@@ -182,6 +207,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     stopping ??= (async () => {
       log("info", "Requesting shutdown");
       await Promise.all(http.map((h) => h.close()));
+      await connect?.stop();
       await server.close({ snapshot: true });
       log("info", "shutdown complete");
     })();

@@ -66,6 +66,7 @@ export function agentOptions(cfg: RuntimeConfig): AgentOptions {
     disableKvKeyValidation: cfg.disableKvKeyValidation,
     responseHeaders: cfg.http.responseHeaders,
     debugConfig: debugConfig(cfg),
+    connect: cfg.connect,
   };
 }
 

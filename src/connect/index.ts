@@ -56,3 +56,8 @@ export type { AuthorizeOptions, AuthorizeRequest, AuthorizeResponse } from "./au
 export { authorize, parseAuthorizeRequest } from "./authorize.ts";
 
 export { formatGoDuration, formatGoTime, parseGoDurationMs } from "./duration.ts";
+
+export type { CALeaderDeps, ConnectAgent, ConnectAgentOptions } from "./leader.ts";
+export { CALeader, caConfigJSON, rootRecord, startConnectAgent, storedTrustDomain } from "./leader.ts";
+export type { LeafCacheDeps, LeafQuery, LeafResult, LeafSigner } from "./leaf_cache.ts";
+export { LeafCache, realLeafCacheDeps, storeLeafSigner } from "./leaf_cache.ts";

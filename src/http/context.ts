@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { AgentView, Backend } from "../server/types.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import type { BlockingEngine } from "./blocking.ts";
+import type { ConnectHttp } from "./connect.ts";
 import type { Query } from "./query.ts";
 import type { Reply } from "./respond.ts";
 
@@ -46,6 +47,8 @@ export interface Env {
   readonly metrics: Metrics;
   readonly disableKvKeyValidation: boolean;
   readonly now: () => number;
+  /** The Connect CA (roots, configuration, leaf cache); absent when connect is disabled. */
+  readonly connect?: ConnectHttp | undefined;
 }
 
 export type Handler = (ctx: RequestCtx, env: Env) => Promise<Reply | undefined> | Reply | undefined;

@@ -8,4 +8,5 @@ export { startHttpServer, ROUTES } from "./server.ts";
 export type { HttpServer, HttpServerOptions, HttpStats, HttpLogLevel } from "./server.ts";
 export type { HttpLimits } from "./context.ts";
 export type { BlockingDeps } from "./blocking.ts";
+export type { ConnectHttp } from "./connect.ts";
 export { validateKvKey } from "./kv.ts";

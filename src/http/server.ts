@@ -48,6 +48,14 @@ import {
   catalogServices,
 } from "./catalog.ts";
 import { healthChecks, healthNode, healthService, healthState } from "./health.ts";
+import {
+  agentConnectAuthorize,
+  agentConnectCALeaf,
+  agentConnectCARoots,
+  connectCAConfiguration,
+  connectCARoots,
+  type ConnectHttp,
+} from "./connect.ts";
 
 export type HttpLogLevel = "trace" | "debug" | "info" | "warn" | "error";
 
@@ -67,6 +75,8 @@ export interface HttpServerOptions {
   readonly maxParked?: number;
   readonly maxConnections?: number;
   readonly metrics?: Metrics;
+  /** The Connect CA endpoints' backing (absent: connect disabled). */
+  readonly connect?: ConnectHttp | undefined;
 }
 
 export interface HttpStats {
@@ -107,6 +117,11 @@ export const ROUTES: readonly Route[] = [
   { pattern: "/v1/health/checks/", methods: ["GET"], handler: healthChecks },
   { pattern: "/v1/health/service/", methods: ["GET"], handler: healthService },
   { pattern: "/v1/health/state/", methods: ["GET"], handler: healthState },
+  { pattern: "/v1/connect/ca/roots", methods: ["GET"], handler: connectCARoots },
+  { pattern: "/v1/connect/ca/configuration", methods: ["GET", "PUT"], handler: connectCAConfiguration },
+  { pattern: "/v1/agent/connect/ca/roots", methods: ["GET"], handler: agentConnectCARoots },
+  { pattern: "/v1/agent/connect/ca/leaf/", methods: ["GET"], handler: agentConnectCALeaf },
+  { pattern: "/v1/agent/connect/authorize", methods: ["POST"], handler: agentConnectAuthorize },
 ];
 
 /** Go's http.CanonicalHeaderKey. */
@@ -136,6 +151,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     metrics,
     disableKvKeyValidation: opts.disableKvKeyValidation ?? false,
     now: deps.now,
+    connect: opts.connect,
   };
   const router = new Router(ROUTES);
   const common: Record<string, string> = {};

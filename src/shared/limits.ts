@@ -101,7 +101,7 @@ export const DNS_TCP_MAX_SRV_ANSWERS = 1024;
 /** DNS: most CNAME hops followed inside our own domain (Consul's maxRecursionLevelDefault). */
 export const DNS_MAX_CNAME_DEPTH = 3;
 /** DNS: UDP queries answered per event-loop turn before yielding. */
-export const DNS_UDP_BATCH = 512;
+export const DNS_UDP_BATCH = 64;
 /** DNS: queued UDP queries per source address; past it that source's oldest query is dropped. */
 export const DNS_UDP_QUEUE_PER_SOURCE = 256;
 /** DNS: queued UDP queries in total; past it the oldest query of the longest queue is dropped. */
@@ -127,3 +127,49 @@ export const FILTER_MAX_PARSE_STEPS = 2_000_000;
 export const FILTER_MAX_PARSE_DEPTH = 600;
 /** ?filter= `matches`: longest regular expression accepted (bytes of the pattern). */
 export const FILTER_MAX_REGEX_LENGTH = 4096;
+/** DNS: UDP replies handed to the socket but not yet sent; past it the queue waits (and ages out) instead of piling up sends. */
+export const DNS_UDP_MAX_PENDING_SENDS = 256;
+/** DNS: with no UDP send completing for this long the pending-send count is reset (ms). */
+export const DNS_UDP_SEND_STALL_MS = 1_000;
+/** DNS: UDP socket receive buffer asked for (the kernel caps it at net.core.rmem_max). */
+export const DNS_UDP_RECV_BUFFER = 4 * 1024 * 1024;
+
+/** Connect CA: how often the leader drops roots rotated out more than 2 x LeafCertTTL ago (Consul: 1 h, ms). */
+export const CA_ROOT_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+/** Connect CA: most services whose leaf certificate the agent keeps cached (the oldest is dropped). */
+export const CA_LEAF_CACHE_MAX_ENTRIES = 10_000;
+
+/** Checks: Consul's MinInterval; shorter intervals are raised to it (ms). */
+export const CHECK_MIN_INTERVAL_MS = 1_000;
+/** Checks: Consul's checks.DefaultBufSize, the default cap on captured check output (bytes). */
+export const CHECK_DEFAULT_OUTPUT_MAX = 4 * 1024;
+/** Checks: default timeout of HTTP, TCP, UDP and gRPC checks (ms). */
+export const CHECK_DEFAULT_TIMEOUT_MS = 10_000;
+/** Checks: default timeout of script checks (ms). */
+export const CHECK_SCRIPT_DEFAULT_TIMEOUT_MS = 30_000;
+/** Checks: extra time the main thread gives a worker past a check's own timeout before aborting it (ms). */
+export const CHECK_WORKER_GRACE_MS = 1_000;
+/** Checks: worker threads running HTTP/TCP/UDP/gRPC/script checks. */
+export const CHECK_POOL_MAX_THREADS = 2;
+/** Checks: checks one worker thread runs at once (they are I/O-bound). */
+export const CHECK_POOL_TASKS_PER_WORKER = 64;
+/** Checks: queued check runs waiting for a worker; past it a run reports critical ("check queue full"). */
+export const CHECK_POOL_MAX_QUEUE = 10_000;
+/** Checks: HTTP redirects followed (Go's http.Client default). */
+export const CHECK_HTTP_MAX_REDIRECTS = 10;
+/** Checks: Consul's CheckDeregisterIntervalMin for deregister_critical_service_after (ms). */
+export const CHECK_DEREGISTER_MIN_MS = 60_000;
+/** Checks: Consul's CheckReapInterval: how often critical services are reaped (ms). */
+export const CHECK_REAP_INTERVAL_MS = 30_000;
+/** Anti-entropy: Consul's full-sync interval before cluster-size scaling (ms). */
+export const AE_SYNC_INTERVAL_MS = 60_000;
+/** Anti-entropy: clusters up to this size use the unscaled interval (Consul's scaleThreshold). */
+export const AE_SCALE_THRESHOLD = 128;
+/** Anti-entropy: wait before retrying a failed sync (Consul's retryFailIntv, ms). */
+export const AE_RETRY_FAIL_MS = 15_000;
+/** Local agent: services registered on one agent. */
+export const LOCAL_MAX_SERVICES = 50_000;
+/** Local agent: checks registered on one agent. */
+export const LOCAL_MAX_CHECKS = 100_000;
+/** Local agent: hash-blocking queries (/v1/agent/service/:id?hash=) parked at once. */
+export const LOCAL_MAX_HASH_WAITERS = 10_000;
