@@ -49,4 +49,20 @@ export const COMMANDS: CommandTable = {
     synopsis: "Imports a tree stored as JSON to the KV store",
     load: async () => (await import("./kv_import.ts")).kvImportCommand,
   },
+  connect: {
+    synopsis: "Interact with Consul Connect",
+    load: async () => (await import("./connect.ts")).connectCommand,
+  },
+  "connect ca": {
+    synopsis: "Interact with the Consul Connect Certificate Authority (CA)",
+    load: async () => (await import("./connect.ts")).connectCACommand,
+  },
+  "connect ca get-config": {
+    synopsis: "Display the current Connect Certificate Authority (CA) configuration",
+    load: async () => (await import("./connect_ca.ts")).connectCAGetCommand,
+  },
+  "connect ca set-config": {
+    synopsis: "Modify the current Connect CA configuration",
+    load: async () => (await import("./connect_ca.ts")).connectCASetCommand,
+  },
 };
