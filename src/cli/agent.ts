@@ -24,18 +24,14 @@ Usage: ${prog} agent [options]
 
 type RunAgent = (cfg: RuntimeConfig) => Promise<number>;
 
-/** Loads src/agent/lifecycle.ts lazily so the CLI works without the runtime. */
+/** Loads src/agent/lifecycle.ts lazily (a literal specifier, so bundlers include it). */
 async function loadRuntime(): Promise<RunAgent | string> {
-  const spec = new URL("../agent/lifecycle.ts", import.meta.url).href;
-  let mod: unknown;
   try {
-    mod = await import(spec);
+    const mod = await import("../agent/lifecycle.ts");
+    return mod.runAgent;
   } catch (e) {
-    return `agent runtime is not available (${spec}): ${(e as Error).message}`;
+    return `agent runtime is not available: ${(e as Error).message}`;
   }
-  const run = typeof mod === "object" && mod !== null ? (mod as Record<string, unknown>)["runAgent"] : undefined;
-  if (typeof run !== "function") return `agent runtime (${spec}) does not export runAgent`;
-  return (cfg) => Promise.resolve((run as RunAgent)(cfg));
 }
 
 export const agentCommand: Command = {

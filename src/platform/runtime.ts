@@ -24,8 +24,22 @@ export function runtimeName(): string {
  * registers tsx's hooks first; Deno (and Node with native TS) run it as is.
  * In a single-executable build the bundler rewrites entries to .cjs files.
  */
+/** True inside the esbuild bundle that bin/cairn.mjs runs (scripts/bundle.mjs defines it). */
+const bundled: boolean = (globalThis as unknown as { __CAIRN_BUNDLED__?: boolean }).__CAIRN_BUNDLED__ === true;
+
+/**
+ * The URL of a worker entry given as a path relative to the caller's source file
+ * (e.g. "../workers/wal_worker.ts"). In the bundle every worker entry is built
+ * to dist/run/workers/<name>.mjs, next to the bundled main.
+ */
+export function workerUrl(rel: string, base: string): URL {
+  if (!bundled) return new URL(rel, base);
+  const name = rel.slice(rel.lastIndexOf("/") + 1).replace(/\.ts$/, ".mjs");
+  return new URL(`./workers/${name}`, import.meta.url);
+}
+
 export function spawnWorker(rel: string, base: string, opts: WorkerOptions = {}): Worker {
-  const url = new URL(rel, base);
+  const url = workerUrl(rel, base);
   const features = process.features as unknown as { typescript?: unknown };
   if (isDeno || !url.pathname.endsWith(".ts") || features.typescript) return new Worker(url, opts);
   return new Worker(new URL("./boot.mjs", import.meta.url), {

@@ -194,10 +194,11 @@ export class SingleServer implements Backend {
     const t0 = this.deps.now();
     const data = this.store.snapshot();
     const t1 = this.deps.now();
-    await this.deps.log.saveSnapshot({ index, term: TERM, data }, this.deps.trailingLogs);
+    const bytes = data.byteLength;
+    await this.deps.log.saveSnapshot({ index, term: TERM, data }, this.deps.trailingLogs, { owned: true });
     this.snapshotIndex = index;
     metrics.sample("consul.raft.snapshot.create", t1 - t0);
     metrics.sample("consul.raft.snapshot.persist", this.deps.now() - t1);
-    this.deps.logger("info", `snapshot: index=${index} bytes=${data.byteLength} encode=${(t1 - t0).toFixed(0)}ms`);
+    this.deps.logger("info", `snapshot: index=${index} bytes=${bytes} encode=${(t1 - t0).toFixed(0)}ms`);
   }
 }

@@ -55,8 +55,11 @@ export interface LogStore {
   setHardState(term: number, vote: string): Promise<void>;
   /** Remove entries with index >= `from` (Raft conflict resolution). */
   truncateSuffix(from: number): Promise<void>;
-  /** Write a snapshot durably, then drop log entries <= index - trailing. */
-  saveSnapshot(snap: Snapshot, trailing: number): Promise<void>;
+  /**
+   * Write a snapshot durably, then drop log entries <= index - trailing.
+   * With `owned`, the caller gives up snap.data (it may be detached) and no copy is made.
+   */
+  saveSnapshot(snap: Snapshot, trailing: number, opts?: { owned?: boolean }): Promise<void>;
   /** Flush everything queued, make it durable, stop the writer. */
   close(): Promise<void>;
 }

@@ -218,10 +218,12 @@ export class WalLog implements LogStore {
     }
   }
 
-  async saveSnapshot(snap: Snapshot, trailing: number): Promise<void> {
+  async saveSnapshot(snap: Snapshot, trailing: number, opts: { owned?: boolean } = {}): Promise<void> {
     if (this.state !== "open") throw this.notOpen();
-    // one copy into a buffer we own, then moved (not copied) to the worker
-    const data = snap.data.slice();
+    // moved (not copied) to the worker: the caller's buffer when it gave it up whole,
+    // else one copy into a buffer we own
+    const whole = snap.data.byteOffset === 0 && snap.data.byteLength === snap.data.buffer.byteLength;
+    const data = opts.owned === true && whole && snap.data.buffer instanceof ArrayBuffer ? snap.data : snap.data.slice();
     if (snap.index > this.last) this.last = snap.index; // the snapshot replaces the whole log
     await this.control({ op: "snapshot", index: snap.index, term: snap.term, data, trailing }, [data.buffer as ArrayBuffer]);
     this.pollDurable();
