@@ -23,12 +23,13 @@ process.on("exit", () => {
   for (const c of live) c.kill("SIGKILL");
 });
 
-/** The argv prefix that runs src/main.ts on this runtime. */
+/** The argv prefix that runs the cairn CLI on this runtime. */
 export function cairnCommand(): { cmd: string; args: string[] } {
   if (isDeno) {
     return { cmd: path.join(ROOT, "node_modules/.bin/deno"), args: ["run", "-A", path.join(ROOT, "src/main.ts")] };
   }
-  return { cmd: process.execPath, args: ["--import", "tsx", path.join(ROOT, "src/main.ts")] };
+  // What users run: bin/cairn.mjs (an esbuild bundle of src/, rebuilt when src changes).
+  return { cmd: process.execPath, args: [path.join(ROOT, "bin/cairn.mjs")] };
 }
 
 export function freePort(): Promise<number> {
