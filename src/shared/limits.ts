@@ -59,6 +59,28 @@ export const HTTP_RENDER_CACHE_ENTRIES = 4096;
 export const HTTP_RENDER_CACHE_BYTES = 64 * 1024 * 1024;
 /** On HTTP server close, in-flight requests get this long to finish (ms). */
 export const HTTP_SHUTDOWN_GRACE_MS = 5_000;
+/** HTTP wire transport: request line plus headers of one request (bytes); past it, 431. */
+export const HTTP_MAX_HEADER_BYTES = 64 * 1024;
+/** HTTP wire transport: longest request line (bytes); past it, 414. */
+export const HTTP_MAX_REQUEST_LINE = 16 * 1024;
+/** HTTP wire transport: most header fields in one request; past it, 431. */
+export const HTTP_MAX_HEADER_COUNT = 256;
+/** HTTP wire transport: longest chunk-size line of a chunked body, extensions included (bytes). */
+export const HTTP_MAX_CHUNK_LINE = 4096;
+/** HTTP wire transport: trailer section of a chunked body (bytes). */
+export const HTTP_MAX_TRAILER_BYTES = 16 * 1024;
+/** HTTP wire transport: requests queued (pipelined) on one connection before reading pauses. */
+export const HTTP_MAX_PIPELINED = 32;
+/** HTTP wire transport: body bytes buffered before a handler asks for them; then reading pauses. */
+export const HTTP_BODY_PREBUFFER_BYTES = 64 * 1024;
+/** HTTP wire transport: unread request body a reply may leave to discard and keep the connection. */
+export const HTTP_MAX_DISCARD_BYTES = 1024 * 1024;
+/** HTTP wire transport: a socket's unsent response bytes above which its requests stop being read. */
+export const HTTP_WRITE_HIGH_WATER = 1024 * 1024;
+/** HTTP wire transport: period of the timeout sweep over all connections (ms). */
+export const HTTP_TIMEOUT_SWEEP_MS = 1_000;
+/** HTTP wire transport: whole responses kept for reuse (same body buffer, same head, same second). */
+export const HTTP_RESPONSE_CACHE_ENTRIES = 8;
 
 /** State store: most entries (or children) in one B+tree node. */
 export const BTREE_NODE_MAX = 64;
@@ -101,7 +123,7 @@ export const DNS_TCP_MAX_SRV_ANSWERS = 1024;
 /** DNS: most CNAME hops followed inside our own domain (Consul's maxRecursionLevelDefault). */
 export const DNS_MAX_CNAME_DEPTH = 3;
 /** DNS: UDP queries answered per event-loop turn before yielding. */
-export const DNS_UDP_BATCH = 64;
+export const DNS_UDP_BATCH = 16;
 /** DNS: queued UDP queries per source address; past it that source's oldest query is dropped. */
 export const DNS_UDP_QUEUE_PER_SOURCE = 256;
 /** DNS: queued UDP queries in total; past it the oldest query of the longest queue is dropped. */
