@@ -56,6 +56,8 @@ export async function ensureBundle() {
     logLevel: "error",
     define: { "globalThis.__CAIRN_BUNDLED__": "true" },
   });
+  // esbuild keeps a service process alive after build(); the agent must not carry it.
+  await esbuild.stop?.();
   writeFileSync(path.join(tmp, "stamp.json"), JSON.stringify({ stamp }));
   mkdirSync(path.dirname(outDir), { recursive: true });
   try {

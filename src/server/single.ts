@@ -54,7 +54,8 @@ export class SingleServer implements Backend {
   private lastApplied = 0;
   private snapshotIndex = 0;
   private snapshotting: Promise<void> | undefined;
-  private pending: Pending[] = [];
+  /** FIFO of writes not yet applied; applied slots are cleared so nothing retains their commands. */
+  private pending: Array<Pending | undefined> = [];
   private pendingHead = 0;
   private state: "new" | "running" | "closing" | "closed" = "new";
   private idleWaiters: Array<() => void> = [];
@@ -144,6 +145,7 @@ export class SingleServer implements Backend {
     while (this.pendingHead < this.pending.length) {
       const p = this.pending[this.pendingHead];
       if (p === undefined || p.index > durable) break;
+      this.pending[this.pendingHead] = undefined;
       this.pendingHead++;
       let result: ApplyResult;
       try {
@@ -160,7 +162,7 @@ export class SingleServer implements Backend {
     if (this.pendingHead > batchStart) {
       metrics.incr("consul.raft.apply", this.pendingHead - batchStart);
     }
-    if (this.pendingHead > 4096 && this.pendingHead * 2 > this.pending.length) {
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
       this.pending = this.pending.slice(this.pendingHead);
       this.pendingHead = 0;
     }

@@ -40,6 +40,14 @@ function sameContent(e: KVEntry, f: KVFields): boolean {
  * Returns the entry as Consul's txn would report it (the stored row, or the
  * unchanged existing row when the content is equal).
  */
+/**
+ * A copy of `s` that does not share storage with any larger string (V8 keeps a
+ * sliced string's parent alive). Concatenating then slicing forces a flat copy.
+ */
+export function ownString(s: string): string {
+  return s.length < 13 ? s : (s + " ").slice(0, -1);
+}
+
 export function kvSet(
   tx: WriteTx,
   key: string,
@@ -50,7 +58,9 @@ export function kvSet(
 ): KVEntry {
   const existing = tx.tables.kvs.get(key);
   const f: KVFields = {
-    key,
+    // Reuse the stored key string; a new key is copied so the row never pins the
+    // (possibly much larger) string the caller sliced it from, e.g. a txn body.
+    key: existing !== undefined ? existing.key : ownString(key),
     value,
     flags,
     lockIndex,
@@ -105,8 +115,9 @@ export function kvUnlock(
 
 /** kvsDeleteTxn: tombstone + delete; a missing key changes nothing. */
 export function kvDelete(tx: WriteTx, key: string): void {
-  if (tx.tables.kvs.get(key) === undefined) return;
-  tx.putTombstone(key);
+  const existing = tx.tables.kvs.get(key);
+  if (existing === undefined) return;
+  tx.putTombstone(existing.key);
   tx.deleteKV(key);
 }
 
@@ -122,7 +133,7 @@ export function kvDeleteCas(tx: WriteTx, key: string, index: number): boolean {
 /** kvsDeleteTreeTxn: one tombstone for the prefix (none for ""), kvs index bumped if anything went. */
 export function kvDeleteTree(tx: WriteTx, prefix: string): void {
   if (tx.deleteTree(prefix) === 0) return;
-  if (prefix !== "") tx.putTombstone(prefix);
+  if (prefix !== "") tx.putTombstone(ownString(prefix));
   tx.setIndex("kvs");
 }
 
