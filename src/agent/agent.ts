@@ -20,7 +20,9 @@ import { Store, encodeCommand, decodeCommand } from "../state/index.ts";
 import { MemoryLog, WalLog } from "../wal/index.ts";
 import { startHttpServer, type HttpServer } from "../http/index.ts";
 import { versionInfo } from "../shared/version.ts";
+import { metrics } from "../shared/metrics.ts";
 import { startConnectAgent, type ConnectAgent } from "../connect/index.ts";
+import { startLocalAgent, type LocalAgent, type LocalConfig } from "./local/index.ts";
 import { isRegistered, selfRegistration, type SelfInfo } from "../server/self_register.ts";
 
 export interface AgentOptions {
@@ -48,6 +50,8 @@ export interface AgentOptions {
   readonly debugConfig: Record<string, unknown>;
   /** RuntimeConfig.connect; absent or disabled = no Connect CA. */
   readonly connect?: { readonly enabled: boolean; readonly caProvider: string; readonly caConfig: Readonly<Record<string, unknown>> };
+  /** Service/check definitions and check settings for the local agent (src/agent/local); absent = none. */
+  readonly local?: LocalConfig;
 }
 
 export type HttpListener =
@@ -177,6 +181,35 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
   }
   // ---- end connect CA
 
+  // Consul's runtime gauges, from the process's own memory figures.
+  metrics.gaugeFn("consul.runtime.alloc_bytes", () => process.memoryUsage().heapUsed);
+  metrics.gaugeFn("consul.runtime.sys_bytes", () => process.memoryUsage.rss());
+  metrics.gaugeFn("cairn.runtime.external_bytes", () => process.memoryUsage().external);
+  metrics.gaugeFn("cairn.runtime.array_buffer_bytes", () => process.memoryUsage().arrayBuffers);
+  metrics.gaugeFn("consul.kvs.entries", () => store.kvCount());
+
+  // ---- local services and checks (src/agent/local): config and data-dir definitions,
+  // check runtimes, anti-entropy to the catalog.
+  let local: LocalAgent;
+  try {
+    local = await startLocalAgent({
+      backend: server,
+      nodeName: opts.nodeName,
+      nodeId,
+      datacenter: opts.datacenter,
+      address: opts.advertiseAddr,
+      dataDir: opts.dataDir,
+      config: opts.local ?? { services: [], checks: [], enableScriptChecks: false, enableLocalScriptChecks: false, checkOutputMaxSize: 4096, checkUpdateIntervalMs: 300_000 },
+      logger: logger.named("agent.local"),
+      version: vi.version,
+    });
+  } catch (e) {
+    await connect?.stop();
+    await server.close({ snapshot: false });
+    throw e;
+  }
+  // ---- end local services and checks
+
   const http: HttpServer[] = [];
   try {
     for (const l of opts.httpListeners) {
@@ -191,12 +224,14 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
         responseHeaders: { ...opts.responseHeaders },
         log: logger.named("agent.http"),
         connect,
+        local,
       });
       http.push(srv);
       log("info", `Started HTTP server on ${srv.address()}`);
     }
   } catch (e) {
     for (const h of http) await h.close();
+    await local.close();
     await connect?.stop();
     await server.close({ snapshot: false });
     throw e;
@@ -207,6 +242,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     stopping ??= (async () => {
       log("info", "Requesting shutdown");
       await Promise.all(http.map((h) => h.close()));
+      await local.close();
       await connect?.stop();
       await server.close({ snapshot: true });
       log("info", "shutdown complete");

@@ -67,6 +67,15 @@ export function agentOptions(cfg: RuntimeConfig): AgentOptions {
     responseHeaders: cfg.http.responseHeaders,
     debugConfig: debugConfig(cfg),
     connect: cfg.connect,
+    local: {
+      services: cfg.services,
+      checks: cfg.checks,
+      enableScriptChecks: cfg.enableScriptChecks,
+      enableLocalScriptChecks: cfg.enableLocalScriptChecks,
+      checkOutputMaxSize: cfg.checkOutputMaxSize,
+      checkUpdateIntervalMs: cfg.checkUpdateIntervalMs,
+      nodeMeta: cfg.nodeMeta,
+    },
   };
 }
 

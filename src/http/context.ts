@@ -6,6 +6,7 @@
 
 import type { IncomingHttpHeaders } from "node:http";
 import type { AgentView, Backend } from "../server/types.ts";
+import type { LocalAgentApi } from "../agent/local/types.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import type { BlockingEngine } from "./blocking.ts";
 import type { ConnectHttp } from "./connect.ts";
@@ -49,6 +50,8 @@ export interface Env {
   readonly now: () => number;
   /** The Connect CA (roots, configuration, leaf cache); absent when connect is disabled. */
   readonly connect?: ConnectHttp | undefined;
+  /** The agent's own services and checks (absent in tests that do not need them). */
+  readonly local?: LocalAgentApi | undefined;
 }
 
 export type Handler = (ctx: RequestCtx, env: Env) => Promise<Reply | undefined> | Reply | undefined;
