@@ -11,10 +11,9 @@
  * A `Rendered` JSON body is immutable and may be shared by thousands of responses: its
  * pretty and gzip variants are computed at most once.
  *
- * Must never: throw into the server on a closed socket, or decide business outcomes.
+ * Must never: touch sockets (transports write what renderReply returns), or decide business outcomes.
  */
 
-import type { ServerResponse } from "node:http";
 import { gzipSync } from "node:zlib";
 import { type CairnError, type ErrorKind, unreachable } from "../shared/errors.ts";
 import { indentJson } from "./json.ts";
@@ -128,51 +127,79 @@ export interface WriteOpts {
   readonly common: Readonly<Record<string, string>>;
   /** Headers wrap() adds on API endpoints (X-Consul-Default-ACL-Policy). */
   readonly wrapped: Readonly<Record<string, string>>;
-  readonly head?: boolean;
 }
 
-/** Write a reply; a no-op when the client is gone. Returns the body bytes written. */
-export function writeReply(res: ServerResponse, reply: Reply, o: WriteOpts): number {
-  if (res.headersSent || res.writableEnded || res.destroyed) return 0;
-  try {
-    for (const k in o.common) res.setHeader(k, o.common[k] as string);
-    const wrapped = reply.bare !== true;
-    if (wrapped) {
-      for (const k in o.wrapped) res.setHeader(k, o.wrapped[k] as string);
-      res.setHeader("Vary", "Accept-Encoding");
-    }
-    for (const k in reply.headers) res.setHeader(k, reply.headers[k] as string);
-    let data: Buffer | undefined;
-    const b = reply.body;
-    switch (b.kind) {
-      case "none":
-        break;
-      case "json": {
-        const plain = b.r.variant(o.pretty, false);
-        const gz = wrapped && o.gzip && plain.length >= GZIP_MIN_SIZE;
-        data = gz ? b.r.variant(o.pretty, true) : plain;
-        res.setHeader("Content-Type", "application/json");
-        if (gz) res.setHeader("Content-Encoding", "gzip");
-        break;
-      }
-      case "text":
-        if (!("Content-Type" in reply.headers)) res.setHeader("Content-Type", b.contentType);
-        if (wrapped && o.gzip && b.data.length >= GZIP_MIN_SIZE) {
-          data = gzipSync(b.data);
-          res.setHeader("Content-Encoding", "gzip");
-        } else data = b.data;
-        break;
-      default:
-        unreachable(b);
-    }
-    if (reply.close) res.setHeader("Connection", "close");
-    res.setHeader("Content-Length", data ? data.length : 0);
-    res.statusCode = reply.status;
-    if (data && data.length > 0 && !o.head) res.end(data);
-    else res.end();
-    return data ? data.length : 0;
-  } catch {
-    // The socket went away between the check and the write.
-    return 0;
+/** A reply as a transport writes it: headers as flat name/value pairs, the body bytes. */
+export interface WireReply {
+  readonly status: number;
+  /** Without Content-Length, Date and Connection (the transport adds them). */
+  readonly headers: string[];
+  readonly body: Buffer | undefined;
+  /** Close the connection after this response (Connection: close). */
+  readonly close: boolean;
+}
+
+const lowerNames = new Map<string, string>();
+
+function lowerName(k: string): string {
+  let l = lowerNames.get(k);
+  if (l === undefined) {
+    l = k.toLowerCase();
+    if (lowerNames.size < 1024) lowerNames.set(k, l);
   }
+  return l;
+}
+
+/** node:http's setHeader on a flat list: a name set again (any case) replaces in place. */
+function setHeader(out: string[], lower: string[], name: string, value: string): void {
+  const l = lowerName(name);
+  const i = lower.indexOf(l);
+  if (i < 0) {
+    lower.push(l);
+    out.push(name, value);
+  } else {
+    out[2 * i] = name;
+    out[2 * i + 1] = value;
+  }
+}
+
+/**
+ * The headers and body of a reply: configured headers, wrap()'s headers and Vary (unless
+ * bare), the reply's own, Content-Type, gzip (Content-Encoding) when accepted and the body
+ * is large enough.
+ */
+export function renderReply(reply: Reply, o: WriteOpts): WireReply {
+  const out: string[] = [];
+  const lower: string[] = [];
+  for (const k in o.common) setHeader(out, lower, k, o.common[k] as string);
+  const wrapped = reply.bare !== true;
+  if (wrapped) {
+    for (const k in o.wrapped) setHeader(out, lower, k, o.wrapped[k] as string);
+    setHeader(out, lower, "Vary", "Accept-Encoding");
+  }
+  for (const k in reply.headers) setHeader(out, lower, k, reply.headers[k] as string);
+  let data: Buffer | undefined;
+  const b = reply.body;
+  switch (b.kind) {
+    case "none":
+      break;
+    case "json": {
+      const plain = b.r.variant(o.pretty, false);
+      const gz = wrapped && o.gzip && plain.length >= GZIP_MIN_SIZE;
+      data = gz ? b.r.variant(o.pretty, true) : plain;
+      setHeader(out, lower, "Content-Type", "application/json");
+      if (gz) setHeader(out, lower, "Content-Encoding", "gzip");
+      break;
+    }
+    case "text":
+      if (!("Content-Type" in reply.headers)) setHeader(out, lower, "Content-Type", b.contentType);
+      if (wrapped && o.gzip && b.data.length >= GZIP_MIN_SIZE) {
+        data = gzipSync(b.data);
+        setHeader(out, lower, "Content-Encoding", "gzip");
+      } else data = b.data;
+      break;
+    default:
+      unreachable(b);
+  }
+  return { status: reply.status, headers: out, body: data, close: reply.close === true };
 }

@@ -48,6 +48,12 @@ export function cleanPath(p: string): string {
   return out;
 }
 
+/** Whether cleanPath could change `p` (most paths are clean: skip the split). */
+export function needsClean(p: string): boolean {
+  if (p.charCodeAt(0) !== 47) return true;
+  return p.includes("//") || p.includes("/./") || p.includes("/../") || p.endsWith("/.") || p.endsWith("/..");
+}
+
 /** Escape a decoded path for a Location header (keeps "/"). */
 function escapePath(p: string): string {
   return p
@@ -75,11 +81,21 @@ export class Router {
     return undefined;
   }
 
-  /** Route a request to a reply (undefined: nothing to send, the client left). */
-  async dispatch(ctx: RequestCtx, env: Env, rawQuery: string): Promise<Reply | undefined> {
-    const clean = cleanPath(ctx.path);
-    if (clean !== ctx.path) return redirect(clean, rawQuery);
-    const route = this.match(ctx.path);
+  /**
+   * Route a request to a reply (undefined: nothing to send, the client left). Synchronous
+   * when the handler is: a promise only when the handler returned one (its CairnErrors are
+   * the caller's to answer with errorReply). `route` is this.match(ctx.path), if known.
+   */
+  dispatch(
+    ctx: RequestCtx,
+    env: Env,
+    rawQuery: string,
+    route: Route | undefined = this.match(ctx.path),
+  ): Reply | undefined | Promise<Reply | undefined> {
+    if (needsClean(ctx.path)) {
+      const clean = cleanPath(ctx.path);
+      if (clean !== ctx.path) return redirect(clean, rawQuery);
+    }
     if (!route) {
       // ServeMux sends "/v1/kv" to the "/v1/kv/" subtree with a redirect.
       const sub = this.subtrees.find((r) => r.pattern === ctx.path + "/");
@@ -96,7 +112,7 @@ export class Router {
       });
     }
     try {
-      return await route.handler(ctx, env);
+      return route.handler(ctx, env);
     } catch (e) {
       if (isCairnError(e)) return errorReply(e);
       throw e;
