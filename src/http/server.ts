@@ -1,24 +1,19 @@
 /**
- * http/server: the HTTP listener(s) of the agent (TCP and/or a unix socket) on node:http,
- * which works on Node and Deno. Turns each request into a RequestCtx, routes it, writes
- * the reply, and keeps the process safe from its clients: header/request/keep-alive
- * timeouts, a connection cap, bounded body reads, no crash on client errors, aborted
- * requests or writes after close. close() stops accepting, answers parked blocking
- * queries at once with their current result, lets in-flight requests finish within a
- * grace period and destroys idle sockets.
- *
- * Seam: everything runtime-specific is in `listen()`; `handle()` is what a Deno.serve
- * adapter would call.
+ * http/server: the HTTP listener(s) of the agent (TCP and/or a unix socket). The transport
+ * is the lean HTTP/1.1 server on node:net (src/http/wire), or node:http when asked
+ * (option `transport` or CAIRN_HTTP_TRANSPORT=node); both work on Node and Deno and keep the
+ * process safe from its clients: header/request/keep-alive timeouts, a connection cap,
+ * bounded body reads, no crash on client errors, aborted requests or writes after close.
+ * Requests go through handle.ts (route, handler, reply). close() stops accepting, answers
+ * parked blocking queries at once with their current result, lets in-flight requests
+ * finish within a grace period and destroys idle sockets.
  *
  * Must never: let one client's socket cost more than its own resources, or throw out of
  * an event handler.
  */
 
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import fs from "node:fs";
-import type { Socket } from "node:net";
 import type { AgentView, Backend } from "../server/types.ts";
-import { isCairnError } from "../shared/errors.ts";
 import {
   HTTP_HEADERS_TIMEOUT_MS,
   HTTP_KEEPALIVE_TIMEOUT_MS,
@@ -30,11 +25,11 @@ import {
 import { metrics as globalMetrics, type Metrics } from "../shared/metrics.ts";
 import { agentMembers, agentMetrics, agentSelf } from "./agent.ts";
 import { BlockingEngine, type BlockingDeps, realBlockingDeps } from "./blocking.ts";
-import type { BodyResult, Env, HttpLimits, RequestCtx } from "./context.ts";
+import type { Env, HttpLimits } from "./context.ts";
+import { makeHandler } from "./handle.ts";
 import { kvHandler } from "./kv.ts";
-import { percentDecode, Query } from "./query.ts";
-import { acceptsGzip, errorReply, NO_BODY, type Reply, textReply, writeReply } from "./respond.ts";
 import { type Route, Router } from "./router.ts";
+import { createTransport, type TransportKind, transportFromEnv } from "./wire/index.ts";
 import { statusLeader, statusPeers } from "./status.ts";
 import { txnHandler } from "./txn.ts";
 import {
@@ -80,6 +75,10 @@ import {
 export type HttpLogLevel = "trace" | "debug" | "info" | "warn" | "error";
 
 export interface HttpServerOptions {
+  /** "wire" (node:net, default) or "node" (node:http); default from CAIRN_HTTP_TRANSPORT. */
+  readonly transport?: TransportKind;
+  /** Client timeouts (ms); defaults from limits.ts (tests shorten them). */
+  readonly timeouts?: { readonly headersMs?: number; readonly requestMs?: number; readonly keepAliveMs?: number };
   readonly backend: Backend;
   readonly agent: AgentView;
   readonly host: string;
@@ -171,12 +170,6 @@ function canonicalHeader(k: string): string {
     .join("-");
 }
 
-/** Consul's metric key for a route: http.<METHOD>.<parts>, "_" for a trailing slash. */
-function metricKey(method: string, pattern: string): string {
-  const parts = pattern.split("/").slice(1).map((p) => (p === "" ? "_" : p));
-  return ["consul", "http", method, ...parts].join(".");
-}
-
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const deps: BlockingDeps = { ...realBlockingDeps, ...opts.deps };
   const blocking = new BlockingEngine(deps, opts.maxParked ?? MAX_PARKED_WATCHERS);
@@ -196,210 +189,30 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const common: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.responseHeaders ?? {})) common[canonicalHeader(k)] = v;
   const wrapped = { "X-Consul-Default-ACL-Policy": "allow" };
-  const maxConnections = opts.maxConnections ?? HTTP_MAX_CONNECTIONS;
   const log = opts.log;
-
-  const sockets = new Map<Socket, number>(); // socket -> requests in flight on it
-  let inFlight = 0;
-  let closing = false;
-  let drained: (() => void) | undefined;
-
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    inFlight++;
-    const socket = req.socket;
-    sockets.set(socket, (sockets.get(socket) ?? 0) + 1);
-    let done = false;
-    const abortHooks: (() => void)[] = [];
-    let aborted = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      inFlight--;
-      const n = (sockets.get(socket) ?? 1) - 1;
-      if (sockets.has(socket)) sockets.set(socket, n);
-      if (closing && n <= 0) socket.destroySoon?.() ?? socket.destroy();
-      if (closing && inFlight === 0) drained?.();
-    };
-    res.on("finish", finish);
-    res.on("close", () => {
-      if (!res.writableFinished && !aborted) {
-        aborted = true;
-        for (const h of abortHooks.splice(0)) {
-          try {
-            h();
-          } catch (e) {
-            log("error", `abort hook failed: ${String(e)}`);
-          }
-        }
-      }
-      finish();
-    });
-    req.on("error", () => {
-      /* the client went away mid-body; res 'close' handles cleanup */
-    });
-    res.on("error", () => {
-      /* write after the peer closed */
-    });
-
-    const start = performance.now();
-    const method = req.method ?? "GET";
-    let target = req.url ?? "/";
-    const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/]*/.exec(target);
-    if (abs) target = target.slice(abs[0].length) || "/";
-    const qi = target.indexOf("?");
-    const rawPath = qi < 0 ? target : target.slice(0, qi);
-    const rawQuery = qi < 0 ? "" : target.slice(qi + 1).split("#")[0] ?? "";
-    const gzip = acceptsGzip(req.headers["accept-encoding"]);
-    const send = (reply: Reply, pretty: boolean): void => {
-      writeReply(res, closing ? { ...reply, close: true } : reply, {
-        pretty,
-        gzip,
-        common,
-        wrapped,
-        head: method === "HEAD",
-      });
-    };
-
-    const path = rawPath.startsWith("/") ? percentDecode(rawPath, false) : undefined;
-    if (path === undefined) {
-      send({ ...textReply(400, "400 Bad Request"), close: true }, false);
-      return;
-    }
-    const query = Query.parse(rawQuery);
-    if (query === undefined) {
-      log("error", `Failed to decode query: ${rawQuery}`);
-      send({ status: 500, headers: {}, body: NO_BODY }, false);
-      return;
-    }
-    const pretty = query.has("pretty") || opts.agent.prettyByDefault;
-    const cl = req.headers["content-length"];
-    const contentLength = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : -1;
-    let bodyTaken = false;
-
-    const ctx: RequestCtx = {
-      method,
-      path,
-      rawPath,
-      query,
-      headers: req.headers,
-      contentLength,
-      readBody: (limit: number): Promise<BodyResult> => {
-        if (bodyTaken) return Promise.resolve({ ok: true, data: Buffer.alloc(0) });
-        bodyTaken = true;
-        if (contentLength > limit) return Promise.resolve({ ok: false, received: contentLength, declared: true });
-        return new Promise<BodyResult>((resolve) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          let settled = false;
-          const settle = (r: BodyResult): void => {
-            if (settled) return;
-            settled = true;
-            req.off("data", onData);
-            req.off("end", onEnd);
-            resolve(r);
-          };
-          const onData = (c: Buffer): void => {
-            size += c.length;
-            if (size > limit) {
-              req.pause();
-              settle({ ok: false, received: size, declared: false });
-              return;
-            }
-            chunks.push(c);
-          };
-          const onEnd = (): void => settle({ ok: true, data: Buffer.concat(chunks, size) });
-          req.on("data", onData);
-          req.on("end", onEnd);
-          abortHooks.push(() => settle({ ok: false, received: size, declared: false }));
-          if (aborted) settle({ ok: false, received: size, declared: false });
-        });
-      },
-      onAbort: (cb) => {
-        if (aborted) cb();
-        else abortHooks.push(cb);
-      },
-      isAborted: () => aborted,
-    };
-
-    const route = router.match(path);
-    router
-      .dispatch(ctx, env, rawQuery)
-      .then(
-        (reply) => {
-          if (reply !== undefined && !aborted) send(reply, pretty);
-        },
-        (e: unknown) => {
-          if (isCairnError(e)) {
-            send(errorReply(e), pretty);
-            return;
-          }
-          log("error", `Request ${method} ${rawPath}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-          send(textReply(500, e instanceof Error ? e.message : String(e)), pretty);
-        },
-      )
-      .finally(() => {
-        if (route) metrics.sample(metricKey(method, route.pattern), performance.now() - start);
-      })
-      .catch(() => {});
-  };
-
-  const servers: http.Server[] = [];
-  const makeServer = (): http.Server => {
-    const s = http.createServer({ keepAliveTimeout: HTTP_KEEPALIVE_TIMEOUT_MS });
-    s.headersTimeout = HTTP_HEADERS_TIMEOUT_MS;
-    s.requestTimeout = HTTP_REQUEST_TIMEOUT_MS;
-    s.keepAliveTimeout = HTTP_KEEPALIVE_TIMEOUT_MS;
-    s.timeout = 0; // blocking queries idle for minutes by design
-    s.on("connection", (socket: Socket) => {
-      if (closing || sockets.size >= maxConnections) {
-        socket.destroy();
-        return;
-      }
-      sockets.set(socket, 0);
-      socket.on("error", () => {});
-      socket.on("close", () => sockets.delete(socket));
-    });
-    s.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
-      if (!socket.writable || err.code === "ECONNRESET") {
-        socket.destroy();
-        return;
-      }
-      const status =
-        err.code === "ERR_HTTP_REQUEST_TIMEOUT"
-          ? "408 Request Timeout"
-          : err.code === "HPE_HEADER_OVERFLOW"
-            ? "431 Request Header Fields Too Large"
-            : "400 Bad Request";
-      try {
-        socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status}`);
-      } catch {
-        socket.destroy();
-      }
-    });
-    s.on("request", handle);
-    s.on("error", (e) => log("error", `http server error: ${String(e)}`));
-    servers.push(s);
-    return s;
-  };
-
-  const listen = (s: http.Server, arg: { port: number; host: string } | { path: string }): Promise<void> =>
-    new Promise((resolve, reject) => {
-      s.once("error", reject);
-      const done = (): void => {
-        s.off("error", reject);
-        resolve();
-      };
-      if ("path" in arg) s.listen(arg.path, done);
-      else s.listen(arg.port, arg.host, done);
-    });
+  const handler = makeHandler({
+    env,
+    router,
+    agent: opts.agent,
+    metrics,
+    common,
+    wrapped,
+    log: (level, msg) => log(level, msg),
+  });
+  const kind = opts.transport ?? transportFromEnv(process.env.CAIRN_HTTP_TRANSPORT);
+  const transport = createTransport(kind, handler, {
+    maxConnections: opts.maxConnections ?? HTTP_MAX_CONNECTIONS,
+    headersTimeoutMs: opts.timeouts?.headersMs ?? HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: opts.timeouts?.requestMs ?? HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: opts.timeouts?.keepAliveMs ?? HTTP_KEEPALIVE_TIMEOUT_MS,
+    log: (level, msg) => log(level, msg),
+  });
 
   let port = 0;
   let tcpAddr = "";
   if (opts.port !== -1) {
-    const s = makeServer();
-    await listen(s, { port: opts.port, host: opts.host });
-    const a = s.address();
-    if (a !== null && typeof a === "object") {
+    const a = await transport.listen({ port: opts.port, host: opts.host });
+    if (a !== undefined) {
       port = a.port;
       tcpAddr = a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
     }
@@ -411,38 +224,13 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     } catch {
       /* absent */
     }
-    const s = makeServer();
-    await listen(s, { path: socketPath });
+    await transport.listen({ path: socketPath });
   }
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= (async () => {
-      closing = true;
-      const serverClosed = Promise.all(
-        servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
-      );
-      blocking.shutdown();
-      for (const [socket, n] of sockets) {
-        if (n === 0) {
-          sockets.delete(socket);
-          socket.destroy();
-        }
-      }
-      if (inFlight > 0) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, HTTP_SHUTDOWN_GRACE_MS);
-          drained = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-      }
-      for (const socket of [...sockets.keys()]) {
-        sockets.delete(socket);
-        socket.destroy();
-      }
-      await serverClosed;
+      await transport.close(HTTP_SHUTDOWN_GRACE_MS, () => blocking.shutdown());
       if (socketPath !== undefined) {
         try {
           fs.unlinkSync(socketPath);
@@ -457,7 +245,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   return {
     address: () => (tcpAddr !== "" ? tcpAddr : (socketPath ?? "")),
     port,
-    stats: () => ({ renders: blocking.renders, parked: blocking.parkedCount, connections: sockets.size }),
+    stats: () => ({ renders: blocking.renders, parked: blocking.parkedCount, connections: transport.connections() }),
     close,
   };
 }
