@@ -40,6 +40,7 @@ test.before(async () => {
   if (!haveDig) return;
   const cat = new FakeCatalog();
   populate(cat, "web", 10);
+  populate(cat, "big", 1000);
   cat.addNode({ node: "foo", address: "10.1.0.1", meta: { rack: "r1" } });
   cat.addService({ node: "foo", service: "db", port: 5432 });
   srv = await startDnsServer({ catalog: cat, agent: agentInfo(), config: dnsDefaults({ enableTruncate: true }), host: "127.0.0.1", port: 0 });
@@ -79,6 +80,15 @@ run("dig NXDOMAIN with SOA, SOA and PTR", async () => {
   assert.match(ptr, /PTR\s+foo\.node\.dc1\.consul\./);
   const txt = await dig(port, "foo.node.consul", "TXT", "+short");
   assert.match(txt, /"rack=r1"/);
+});
+
+run("dig +tcp reads a ~64 KB answer: 1000 SRV trimmed to Consul's 65523-byte TCP limit", async () => {
+  const out = await dig(port, "+tcp", "big.service.consul", "SRV");
+  assert.match(out, /status: NOERROR/);
+  const n = Number(/ANSWER: (\d+),/.exec(out)?.[1]);
+  assert.ok(n > 700 && n < 1000, String(n));
+  const size = Number(/MSG SIZE\s+rcvd: (\d+)/.exec(out)?.[1]);
+  assert.ok(size <= 65535 && size > 60000, String(size));
 });
 
 test.run();
