@@ -16,6 +16,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { startAgent, resolveNodeId, type AgentOptions, type HttpListener, type RunningAgent } from "./agent.ts";
 import { versionInfo } from "../shared/version.ts";
 import { isDeno } from "../platform/runtime.ts";
+import { startDnsFromConfig, type DnsServer } from "../dns/index.ts";
 
 /** The address to advertise: configured, else the bind address, else the first private IPv4. */
 export function pickAdvertiseAddr(cfg: RuntimeConfig): string {
@@ -160,6 +161,22 @@ export async function runAgent(cfg: RuntimeConfig): Promise<number> {
     process.stderr.write(`==> Error starting agent: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
+  let dns: DnsServer[] = [];
+  try {
+    const dnsLog = logger.named("agent.dns");
+    dns = await startDnsFromConfig(cfg, agent.server.store, {
+      log: (level, msg) => dnsLog(level, msg),
+      servers: cfg.server ? [{ node: cfg.nodeName, address: opts.advertiseAddr }] : [],
+    });
+    for (const d of dns) {
+      const a = d.address();
+      log("info", `Started DNS server ${a.udp.address}:${a.udp.port} (udp), ${a.tcp.address}:${a.tcp.port} (tcp)`);
+    }
+  } catch (e) {
+    process.stderr.write(`==> Error starting DNS server: ${e instanceof Error ? e.message : String(e)}\n`);
+    await agent.shutdown();
+    return 1;
+  }
   log("info", "Consul agent running!");
   if (cfg.pidFile) {
     try {
@@ -184,7 +201,9 @@ export async function runAgent(cfg: RuntimeConfig): Promise<number> {
         log("error", "graceful shutdown timed out; exiting");
         resolve(1);
       }, 30_000);
-      agent.shutdown().then(
+      Promise.all(dns.map((d) => d.close()))
+        .then(() => agent.shutdown())
+        .then(
         () => {
           clearTimeout(force);
           if (cfg.pidFile) rmSync(cfg.pidFile, { force: true });

@@ -25,7 +25,7 @@ export function runtimeName(): string {
  * In a single-executable build the bundler rewrites entries to .cjs files.
  */
 /** True inside the esbuild bundle that bin/cairn.mjs runs (scripts/bundle.mjs defines it). */
-const bundled: boolean = (globalThis as unknown as { __CAIRN_BUNDLED__?: boolean }).__CAIRN_BUNDLED__ === true;
+export const isBundled: boolean = (globalThis as unknown as { __CAIRN_BUNDLED__?: boolean }).__CAIRN_BUNDLED__ === true;
 
 /**
  * The URL of a worker entry given as a path relative to the caller's source file
@@ -33,7 +33,7 @@ const bundled: boolean = (globalThis as unknown as { __CAIRN_BUNDLED__?: boolean
  * to dist/run/workers/<name>.mjs, next to the bundled main.
  */
 export function workerUrl(rel: string, base: string): URL {
-  if (!bundled) return new URL(rel, base);
+  if (!isBundled) return new URL(rel, base);
   const name = rel.slice(rel.lastIndexOf("/") + 1).replace(/\.ts$/, ".mjs");
   return new URL(`./workers/${name}`, import.meta.url);
 }
