@@ -49,6 +49,39 @@ export const COMMANDS: CommandTable = {
     synopsis: "Imports a tree stored as JSON to the KV store",
     load: async () => (await import("./kv_import.ts")).kvImportCommand,
   },
+  // services, catalog and maint (cli/services.ts, cli/catalog.ts, cli/maint.ts)
+  services: {
+    synopsis: "Interact with services",
+    load: async () => (await import("./services.ts")).servicesCommand,
+  },
+  "services register": {
+    synopsis: "Register services with the local agent",
+    load: async () => (await import("./services.ts")).servicesRegisterCommand,
+  },
+  "services deregister": {
+    synopsis: "Deregister services with the local agent",
+    load: async () => (await import("./services.ts")).servicesDeregisterCommand,
+  },
+  catalog: {
+    synopsis: "Interact with the catalog",
+    load: async () => (await import("./catalog.ts")).catalogCommand,
+  },
+  "catalog datacenters": {
+    synopsis: "Lists all known datacenters",
+    load: async () => (await import("./catalog.ts")).catalogDatacentersCommand,
+  },
+  "catalog nodes": {
+    synopsis: "Lists all nodes in the given datacenter",
+    load: async () => (await import("./catalog.ts")).catalogNodesCommand,
+  },
+  "catalog services": {
+    synopsis: "Lists all registered services in a datacenter",
+    load: async () => (await import("./catalog.ts")).catalogServicesCommand,
+  },
+  maint: {
+    synopsis: "Controls node or service maintenance mode",
+    load: async () => (await import("./maint.ts")).maintCommand,
+  },
   connect: {
     synopsis: "Interact with Consul Connect",
     load: async () => (await import("./connect.ts")).connectCommand,
