@@ -20,9 +20,6 @@ import { parseToken } from "./query.ts";
 import { jsonReply, textReply, type Reply } from "./respond.ts";
 import { checkRow, localOf, readPlainBody } from "./agent_services.ts";
 
-/** Consul's CheckBufSize for /agent/check/update outputs. */
-const CHECK_BUF_SIZE = 4 * 1024;
-
 export function agentChecks(ctx: RequestCtx, env: Env): Reply {
   const local = localOf(env);
   const f = itemFilter(ctx.query, FILTER_SCHEMAS.agentChecks);
@@ -98,10 +95,6 @@ export async function agentCheckUpdate(ctx: RequestCtx, env: Env): Promise<Reply
   if (u.status !== "passing" && u.status !== "warning" && u.status !== "critical") {
     throw badRequest(`Invalid check status: '${u.status}'`);
   }
-  let output = u.output;
-  const bytes = Buffer.from(output, "utf8");
-  if (bytes.length > CHECK_BUF_SIZE) {
-    output = `${bytes.subarray(0, CHECK_BUF_SIZE).toString("utf8")} ... (captured ${CHECK_BUF_SIZE} of ${bytes.length} bytes)`;
-  }
-  return ttlUpdate(env, ctx.path.slice("/v1/agent/check/update/".length), u.status, output);
+  // The TTL check trims the output to its output_max_size (CheckTTL.SetStatus).
+  return ttlUpdate(env, ctx.path.slice("/v1/agent/check/update/".length), u.status, u.output);
 }
