@@ -95,11 +95,7 @@ export interface LocalAgent extends LocalAgentApi {
 const realDeps: StateDeps = {
   now: () => Date.now(),
   random: () => Math.random(),
-  setTimer: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
+  setTimer: (fn, ms) => setTimeout(fn, ms),
   clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
