@@ -20,6 +20,7 @@ import { Store, encodeCommand, decodeCommand } from "../state/index.ts";
 import { MemoryLog, WalLog } from "../wal/index.ts";
 import { startHttpServer, type HttpServer } from "../http/index.ts";
 import { versionInfo } from "../shared/version.ts";
+import { metrics } from "../shared/metrics.ts";
 import { startConnectAgent, type ConnectAgent } from "../connect/index.ts";
 import { startLocalAgent, type LocalAgent, type LocalConfig } from "./local/index.ts";
 import { isRegistered, selfRegistration, type SelfInfo } from "../server/self_register.ts";
@@ -179,6 +180,13 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     }
   }
   // ---- end connect CA
+
+  // Consul's runtime gauges, from the process's own memory figures.
+  metrics.gaugeFn("consul.runtime.alloc_bytes", () => process.memoryUsage().heapUsed);
+  metrics.gaugeFn("consul.runtime.sys_bytes", () => process.memoryUsage.rss());
+  metrics.gaugeFn("cairn.runtime.external_bytes", () => process.memoryUsage().external);
+  metrics.gaugeFn("cairn.runtime.array_buffer_bytes", () => process.memoryUsage().arrayBuffers);
+  metrics.gaugeFn("consul.kvs.entries", () => store.kvCount());
 
   // ---- local services and checks (src/agent/local): config and data-dir definitions,
   // check runtimes, anti-entropy to the catalog.

@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
-import { isDeno } from "../../platform/runtime.ts";
+import { isDeno, isBundled, workerUrl } from "../../platform/runtime.ts";
 import type { CheckResult, CheckTask } from "../../checks/index.ts";
 import {
   CHECK_POOL_MAX_QUEUE,
@@ -39,7 +39,7 @@ export interface PoolOptions {
  */
 function workerExecArgv(): string[] | undefined {
   const features = process.features as unknown as { typescript?: unknown };
-  if (isDeno || features.typescript) return undefined;
+  if (isDeno || isBundled || features.typescript) return undefined;
   const argv = [...process.execArgv];
   const has = argv.some((a, i) => (a === "--import" || a === "--loader") && /tsx/.test(argv[i + 1] ?? "")) ||
     argv.some((a) => /^--(import|loader)=.*tsx/.test(a));
@@ -55,7 +55,7 @@ export function createCheckPool(o: PoolOptions = {}): CheckPool {
   const execArgv = workerExecArgv();
   const pool = new Piscina({
     ...(execArgv !== undefined ? { execArgv } : {}),
-    filename: new URL("../../workers/checks_worker.ts", import.meta.url).href,
+    filename: workerUrl("../../workers/checks_worker.ts", import.meta.url).href,
     minThreads: 1,
     maxThreads: o.maxThreads ?? CHECK_POOL_MAX_THREADS,
     concurrentTasksPerWorker: CHECK_POOL_TASKS_PER_WORKER,
