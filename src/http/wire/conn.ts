@@ -201,6 +201,8 @@ export class Conn implements ParserSink {
   /** No more requests are read or answered; the socket is ending. */
   private ending = false;
   private closed = false;
+  /** When the client stopped reading its responses (ms); 0: it reads. */
+  private writeStalled = 0;
   /** Sweep deadline (ms since epoch); 0: none. */
   deadline = 0;
 
@@ -370,7 +372,9 @@ export class Conn implements ParserSink {
       this.parser.pause();
       this.socket.pause();
     }
+    if ((this.pauseBits & bit) !== 0) return;
     this.pauseBits |= bit;
+    this.updateDeadline(Date.now());
   }
 
   private unpause(bit: number): void {
@@ -396,6 +400,17 @@ export class Conn implements ParserSink {
   private updateDeadline(now: number): void {
     if (this.ending) return;
     const o = this.host.opts;
+    if (this.pauseBits !== 0) {
+      // Waiting on us (queued requests, an unclaimed body) or on the client to read its
+      // responses: only the latter has a clock, the request timeout from when it stalled.
+      if ((this.pauseBits & PAUSE_WRITE) === 0) this.deadline = 0;
+      else if (this.writeStalled === 0) {
+        this.writeStalled = now;
+        this.deadline = now + o.requestTimeoutMs;
+      }
+      return;
+    }
+    this.writeStalled = 0;
     if (this.parser.inHead) this.deadline = this.headStart + o.headersTimeoutMs;
     else if (this.parser.inBody) this.deadline = this.bodyStart + o.requestTimeoutMs;
     else if (this.queue.length === 0) {
@@ -410,6 +425,11 @@ export class Conn implements ParserSink {
       if (this.closed) return;
       if (this.ending) {
         this.destroy(); // ended, but the client does not read or close
+        return;
+      }
+      if (this.pauseBits !== 0) {
+        if ((this.pauseBits & PAUSE_WRITE) !== 0) this.destroy(); // stopped reading its responses
+        else this.deadline = 0;
         return;
       }
       const inBody = this.parser.inBody;
