@@ -195,3 +195,41 @@ export const LOCAL_MAX_SERVICES = 50_000;
 export const LOCAL_MAX_CHECKS = 100_000;
 /** Local agent: hash-blocking queries (/v1/agent/service/:id?hash=) parked at once. */
 export const LOCAL_MAX_HASH_WAITERS = 10_000;
+
+/** Gossip (memberlist wire): largest decompressed LZW payload (bytes), as memberlist. */
+export const GOSSIP_MAX_DECOMPRESSED_BYTES = 40 * 1024 * 1024;
+/** Gossip: largest push/pull state or stream user message accepted (bytes), memberlist's maxPushStateBytes. */
+export const GOSSIP_MAX_STREAM_BYTES = 20 * 1024 * 1024;
+/** Gossip: most nodes in one push/pull message. */
+export const GOSSIP_MAX_PUSH_PULL_NODES = 1_000_000;
+/** Gossip: most parts in one compound message (the count is one byte). */
+export const GOSSIP_MAX_COMPOUND_PARTS = 255;
+/** Gossip: longest label (its length is one byte). */
+export const GOSSIP_MAX_LABEL_BYTES = 255;
+/** Gossip: largest node meta (memberlist MetaMaxSize). */
+export const GOSSIP_MAX_META_BYTES = 512;
+/** Gossip: most members the SWIM core tracks; alive messages about new names past it are ignored. */
+export const GOSSIP_MAX_MEMBERS = 200_000;
+/** Gossip: queued broadcasts kept; past it the most-transmitted are dropped (serf's MinQueueDepth). */
+export const GOSSIP_MAX_QUEUED_BROADCASTS = 4096;
+/** Gossip: outstanding ack handlers (probes and forwarded indirect pings). */
+export const GOSSIP_MAX_PENDING_ACKS = 4096;
+/** Gossip: the awareness (Lifeguard health) score ranges over [0, this - 1] (AwarenessMaxMultiplier). */
+export const GOSSIP_AWARENESS_MAX_MULTIPLIER = 8;
+
+/** Raft: most entries in one AppendEntries message (hashicorp/raft MaxAppendEntries). */
+export const RAFT_MAX_APPEND_ENTRIES = 64;
+/** Raft: most bytes of entry data in one AppendEntries message (one entry may exceed it alone). */
+export const RAFT_MAX_APPEND_BYTES = 1024 * 1024;
+/** Raft: most AppendEntries messages in flight to one follower (pipelining window). */
+export const RAFT_MAX_INFLIGHT = 256;
+/** Raft: most uncommitted entries a leader accepts before refusing proposals. */
+export const RAFT_MAX_UNCOMMITTED = 100_000;
+/** Raft: most committed entries handed to the driver in one Ready. */
+export const RAFT_MAX_APPLY_BATCH = 1024;
+/** Raft: bytes of snapshot data in one InstallSnapshot chunk. */
+export const RAFT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** Raft: most ReadIndex requests waiting on the leader at once. */
+export const RAFT_MAX_PENDING_READS = 100_000;
+/** Raft: most servers in one configuration (voters + non-voters). */
+export const RAFT_MAX_SERVERS = 64;

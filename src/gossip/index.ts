@@ -1,0 +1,22 @@
+/**
+ * gossip: the public face of cairn's memberlist/serf-compatible gossip layer: the wire
+ * codec (msgpack as go-msgpack writes it, message types, compound, CRC, LZW, labels,
+ * AES-GCM, TCP stream messages) and the pure SWIM + Lifeguard core.
+ *
+ * Must never: export socket or timer code (drivers live elsewhere).
+ */
+
+export * from "./msgpack.ts";
+export * from "./wire.ts";
+export * from "./packet.ts";
+export { lzwCompress, lzwDecompress } from "./lzw.ts";
+export { crc32Ieee } from "./crc.ts";
+export {
+  decryptPayload,
+  encryptedLength,
+  encryptOverhead,
+  encryptPayload,
+  ENCRYPTION_VERSION,
+  ENCRYPTION_VERSION_PADDED,
+} from "./crypto.ts";
+export { Keyring } from "./keyring.ts";
