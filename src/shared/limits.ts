@@ -233,3 +233,14 @@ export const RAFT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 export const RAFT_MAX_PENDING_READS = 100_000;
 /** Raft: most servers in one configuration (voters + non-voters). */
 export const RAFT_MAX_SERVERS = 64;
+
+/** Sessions: leader TTL timers fire on multiples of this (ms), so expiries due together share one wake-up. */
+export const SESSION_TIMER_GRANULARITY_MS = 25;
+/** Sessions: Consul's SessionTTLMultiplier — a TTL session is invalidated 2 x TTL after its last renewal. */
+export const SESSION_TTL_MULTIPLIER = 2;
+/** Sessions: Consul's session_ttl_min default (ms). */
+export const SESSION_TTL_MIN_MS = 10_000;
+/** Sessions: Consul's SessionTTLMax (ms). */
+export const SESSION_TTL_MAX_MS = 24 * 3600_000;
+/** Sessions: most sessions the store accepts (create answers 500 beyond it). */
+export const MAX_SESSIONS = 1_000_000;

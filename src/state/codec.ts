@@ -32,6 +32,7 @@ import {
   serviceRowOut,
 } from "./catalog_codec.ts";
 import { caConfigInputIn, caConfigInputOut, caRootIn, caRootOut } from "./ca_codec.ts";
+import { sessionInputIn, sessionInputOut } from "./session_codec.ts";
 
 const VERSION = 1;
 const MAX_U64 = 0xffffffffffffffffn;
@@ -98,10 +99,13 @@ function commandFields(cmd: Command): unknown[] {
     case "kv-delete-tree":
       return [cmd.prefix];
     case "txn":
-      return [cmd.ops.map(txnOpOut)];
+      return cmd.now === undefined ? [cmd.ops.map(txnOpOut)] : [cmd.ops.map(txnOpOut), cmd.now];
     case "tombstone-reap":
       return [cmd.index];
     case "kv-lock":
+      return cmd.now === undefined
+        ? [cmd.key, cmd.value, flagsOut(cmd.flags), cmd.session]
+        : [cmd.key, cmd.value, flagsOut(cmd.flags), cmd.session, cmd.now];
     case "kv-unlock":
       return [cmd.key, cmd.value, flagsOut(cmd.flags), cmd.session];
     case "catalog-register":
@@ -114,6 +118,12 @@ function commandFields(cmd: Command): unknown[] {
         cmd.config === null ? null : caConfigInputOut(cmd.config),
         cmd.cas,
       ];
+    case "session-create":
+      return [sessionInputOut(cmd.session)];
+    case "session-destroy":
+      return [cmd.id, cmd.now];
+    case "lock-delay-stamp":
+      return [cmd.now];
     default:
       return unreachable(cmd);
   }
@@ -146,6 +156,11 @@ function flags(x: unknown, what: string): bigint {
 }
 function arity(a: unknown[], n: number, what: string): void {
   if (a.length !== n) throw bad(`${what} has ${a.length} fields, expected ${n}`);
+}
+/** Leader wall-clock ms carried by a command. */
+function clock(x: unknown, what: string): number {
+  if (typeof x !== "number" || !Number.isFinite(x) || x < 0) throw bad(`${what} is not a time`);
+  return x;
 }
 
 function catalogVerb(x: unknown, i: number): CatalogTxnVerb {
@@ -231,23 +246,26 @@ export function decodeCommand(data: Uint8Array): Command {
       arity(f, 1, type);
       return { type, prefix: str(f[0], "prefix") };
     case "txn": {
-      arity(f, 1, type);
+      if (f.length !== 2) arity(f, 1, type);
       if (!Array.isArray(f[0])) throw bad("txn ops is not an array");
-      return { type, ops: (f[0] as unknown[]).map(txnOpIn) };
+      const ops = (f[0] as unknown[]).map(txnOpIn);
+      return f.length === 2 ? { type, ops, now: clock(f[1], "now") } : { type, ops };
     }
     case "tombstone-reap":
       arity(f, 1, type);
       return { type, index: index(f[0], "index") };
     case "kv-lock":
-    case "kv-unlock":
-      arity(f, 4, type);
-      return {
-        type,
+    case "kv-unlock": {
+      if (!(type === "kv-lock" && f.length === 5)) arity(f, 4, type);
+      const base = {
         key: str(f[0], "key"),
         value: bytes(f[1], "value"),
         flags: flags(f[2], "flags"),
         session: str(f[3], "session"),
       };
+      if (type === "kv-unlock") return { type, ...base };
+      return f.length === 5 ? { type, ...base, now: clock(f[4], "now") } : { type, ...base };
+    }
     case "catalog-register":
       arity(f, 1, type);
       return { type, req: registerIn(f[0], bad) };
@@ -264,6 +282,15 @@ export function decodeCommand(data: Uint8Array): Command {
         cas: f[2] === null ? null : index(f[2], "cas"),
       };
     }
+    case "session-create":
+      arity(f, 1, type);
+      return { type, session: sessionInputIn(f[0], bad) };
+    case "session-destroy":
+      arity(f, 2, type);
+      return { type, id: str(f[0], "id"), now: clock(f[1], "now") };
+    case "lock-delay-stamp":
+      arity(f, 1, type);
+      return { type, now: clock(f[0], "now") };
     default:
       throw bad(`unknown type ${JSON.stringify(type)}`);
   }

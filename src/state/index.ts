@@ -43,4 +43,6 @@ export type {
 } from "./catalog_types.ts";
 export { NIL_MAP, isNilMap } from "./catalog_types.ts";
 export type { CAConfigInput, CAConfigRow, CAReader, CARootRow } from "./ca_types.ts";
+export type { SessionBehavior, SessionEvents, SessionInput, SessionReader, SessionRow, SessionServiceCheck } from "./session_types.ts";
+export { MAX_LOCK_DELAY_MS, sessionCheckIds } from "./session_types.ts";
 export { aggregateStatus, filterNonPassing, shownStatus } from "./catalog_read.ts";

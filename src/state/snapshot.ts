@@ -13,10 +13,11 @@
  *     tombstone key lengths u32[m] | tombstone keys | tombstone indexes f64[m]
  *     catalog (version 2+): one msgpack array [nodes, services, checks, named indexes]
  *     connect CA (version 3+): one msgpack array [roots, config row or nil, roots index, config index]
+ *     sessions (version 4+): one msgpack array [session rows, lock-delays [key, expiresMs or nil, delayMs]]
  *   checksum u32 (FNV-1a over 32-bit words of everything before it)
  *
  * The header holds lastIndex, the table indexes and the section sizes.
- * Version 1 snapshots (no catalog section) and version 2 (no CA section) are still read.
+ * Version 1 snapshots (no catalog section), 2 (no CA section) and 3 (no sessions) are still read.
  * Decoding checks magic, version, sizes, checksum and key order and throws a
  * CairnError("bad-request", "invalid snapshot: ...") on any mismatch.
  *
@@ -37,11 +38,13 @@ import { CatalogTables } from "./catalog_tables.ts";
 import { checkRowIn, checkRowOut, nodeRowIn, nodeRowOut, serviceRowIn, serviceRowOut } from "./catalog_codec.ts";
 import { CATables } from "./ca_tables.ts";
 import { caConfigRowIn, caConfigRowOut, caRootIn, caRootOut } from "./ca_codec.ts";
+import { SessionTables } from "./session_tables.ts";
+import { sessionRowIn, sessionRowOut } from "./session_codec.ts";
 
 const MAGIC = [0x43, 0x52, 0x53, 0x4e]; // "CRSN"
-export const SNAPSHOT_VERSION = 3;
-/** Versions decodeSnapshot reads (1: KV only; 2: KV + catalog; 3: + connect CA). */
-const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3]);
+export const SNAPSHOT_VERSION = 4;
+/** Versions decodeSnapshot reads (1: KV only; 2: KV + catalog; 3: + connect CA; 4: + sessions). */
+const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4]);
 const TABLES: readonly TableName[] = TABLE_NAMES;
 const ZERO_FLAGS = 0n;
 
@@ -64,6 +67,8 @@ interface Header {
   catalogBytes: number;
   /** Version 3+: bytes of the connect CA section (absent before = 0). */
   caBytes: number;
+  /** Version 4+: bytes of the sessions section (absent before = 0). */
+  sessionsTableBytes: number;
 }
 
 export interface SnapshotTables {
@@ -74,6 +79,8 @@ export interface SnapshotTables {
   readonly catalog: CatalogTables;
   /** Absent = empty CA tables. */
   readonly ca?: CATables;
+  /** Absent = no sessions. */
+  readonly sessions?: SessionTables;
 }
 
 function bad(msg: string): CairnError {
@@ -130,6 +137,13 @@ export function encodeSnapshot(s: SnapshotTables): Uint8Array {
     ca.configIndex,
   ]);
 
+  const sess = s.sessions ?? new SessionTables();
+  const sessionRows: unknown[] = [];
+  sess.rows.forEach((_k, r) => void sessionRows.push(sessionRowOut(r)));
+  const delays: unknown[] = [];
+  for (const [k, d] of [...sess.lockDelays].sort((a, b) => compareKeys(a[0], b[0]))) delays.push([k, d.expiresMs, d.delayMs]);
+  const sessBlob = packr.pack([sessionRows, delays]);
+
   const header: Header = {
     lastIndex: s.lastIndex,
     indexes: TABLES.map((t): [string, number] => [t, s.indexes.get(t) ?? 0]),
@@ -141,6 +155,7 @@ export function encodeSnapshot(s: SnapshotTables): Uint8Array {
     tombKeyBytes: tombBlob.byteLength,
     catalogBytes: catalogBlob.byteLength,
     caBytes: caBlob.byteLength,
+    sessionsTableBytes: sessBlob.byteLength,
   };
   const head = packr.pack(header);
   const layout = sections(header, 12 + head.byteLength);
@@ -186,6 +201,7 @@ export function encodeSnapshot(s: SnapshotTables): Uint8Array {
   out.set(tombBlob, layout.tombKeys);
   out.set(catalogBlob, layout.catalog);
   out.set(caBlob, layout.ca);
+  out.set(sessBlob, layout.sess);
   new DataView(buf).setUint32(layout.end, checksum(buf, 0, layout.end), true);
   return out;
 }
@@ -206,6 +222,7 @@ interface Layout {
   tombIdx: number;
   catalog: number;
   ca: number;
+  sess: number;
   end: number;
 }
 
@@ -234,6 +251,7 @@ function sections(h: Header, start: number): Layout {
     tombIdx: take(8 * m),
     catalog: take(h.catalogBytes),
     ca: take(h.caBytes),
+    sess: take(h.sessionsTableBytes),
     end: 0,
   };
   l.end = off;
@@ -254,6 +272,8 @@ function parseHeader(x: unknown): Header {
   if (!isCount(h["catalogBytes"])) throw bad("header field catalogBytes");
   if (h["caBytes"] === undefined) h["caBytes"] = 0;
   if (!isCount(h["caBytes"])) throw bad("header field caBytes");
+  if (h["sessionsTableBytes"] === undefined) h["sessionsTableBytes"] = 0;
+  if (!isCount(h["sessionsTableBytes"])) throw bad("header field sessionsTableBytes");
   const idx = h["indexes"];
   if (!Array.isArray(idx)) throw bad("header field indexes");
   const indexes: [string, number][] = [];
@@ -285,6 +305,27 @@ export interface DecodedSnapshot {
   tombstones: BTree<number>;
   catalog: CatalogTables;
   ca: CATables;
+  sessions: SessionTables;
+}
+
+function decodeSessions(src: Uint8Array, at: number, len: number): SessionTables {
+  const t = new SessionTables();
+  if (len === 0) return t;
+  let raw: unknown;
+  try {
+    raw = packr.unpack(src.subarray(at, at + len));
+  } catch (e) {
+    throw bad(`sessions: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!Array.isArray(raw) || raw.length !== 2 || !Array.isArray(raw[0]) || !Array.isArray(raw[1])) throw bad("sessions section");
+  for (const r of raw[0] as unknown[]) t.insert(sessionRowIn(r, bad));
+  for (const e of raw[1] as unknown[]) {
+    if (!Array.isArray(e) || e.length !== 3 || typeof e[0] !== "string") throw bad("lock-delay entry");
+    const exp = e[1] === null || e[1] === undefined ? null : e[1];
+    if ((exp !== null && typeof exp !== "number") || typeof e[2] !== "number") throw bad("lock-delay entry");
+    t.setLockDelay(e[0], { expiresMs: exp, delayMs: e[2] });
+  }
+  return t;
 }
 
 function decodeCA(src: Uint8Array, at: number, len: number): CATables {
@@ -448,5 +489,6 @@ export function decodeSnapshot(bytes: Uint8Array, arena: ValueArena): DecodedSna
     tombstones: BTree.fromSorted(tkeys, tidx),
     catalog: decodeCatalog(src, l.catalog, h.catalogBytes),
     ca: decodeCA(src, l.ca, h.caBytes),
+    sessions: decodeSessions(src, l.sess, h.sessionsTableBytes),
   };
 }

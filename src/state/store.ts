@@ -51,6 +51,17 @@ import {
 } from "./catalog_read.ts";
 import type { CAConfigRow, CAReader, CARootRow } from "./ca_types.ts";
 import { CA_CONFIG_WATCH, CA_ROOTS_WATCH, CATables, caSet } from "./ca_tables.ts";
+import type { SessionEvents, SessionReader, SessionRow } from "./session_types.ts";
+import {
+  lockDelayed,
+  nodeSessionsWatchKey,
+  SESSION_HOOKS,
+  SESSIONS_WATCH,
+  sessionCreate,
+  sessionDestroy,
+  sessionWatchKey,
+  stampLockDelays,
+} from "./session_ops.ts";
 
 type Meta = Readonly<Record<string, string>>;
 
@@ -62,8 +73,24 @@ function atLeastOne(i: number): number {
   return i === 0 ? 1 : i;
 }
 
-export class Store implements StoreReader, CatalogReader, CAReader {
-  private t = new Tables();
+/** Wires a fresh Tables for sessions: catalog hooks, the held-keys index, the session view. */
+function installSessions(t: Tables, extra: SessionLookup | undefined): Tables {
+  t.hooks = SESSION_HOOKS;
+  const sess = t.sess;
+  t.kvs.forEach((k, row) => {
+    if (row.session !== "") sess.noteHolder(k, "", row.session);
+  });
+  t.sessions = extra === undefined ? sess : { exists: (id) => extra.exists(id) || sess.exists(id) };
+  return t;
+}
+
+export class Store implements StoreReader, CatalogReader, CAReader, SessionReader {
+  private t = installSessions(new Tables(), undefined);
+  /** A session view tests install beside the sessions table (setSessionLookup). */
+  private extraSessions: SessionLookup | undefined;
+  /** Session watches ("sessions", "session.<id>", "sessions.node.<node>"). */
+  private readonly sessionWatches = new WatchIndex();
+  private readonly sessionListeners = new Set<(ev: SessionEvents) => void>();
   /** Connect CA tables (roots, configuration); replaced whole on restore. */
   private ca = new CATables();
   /** Connect CA watches ("connect-ca-roots", "connect-ca-config"). */
@@ -156,7 +183,7 @@ export class Store implements StoreReader, CatalogReader, CAReader {
   }
 
   watchCount(): number {
-    return this.watches.count() + this.catWatches.count() + this.caWatches.count();
+    return this.watches.count() + this.catWatches.count() + this.caWatches.count() + this.sessionWatches.count();
   }
 
   // ---- catalog reads (state/catalog_read.ts has the index rules) ----------
@@ -223,6 +250,55 @@ export class Store implements StoreReader, CatalogReader, CAReader {
     return this.caWatches.watchKey(CA_CONFIG_WATCH, cb);
   }
 
+  // ---- sessions (state/session_ops.ts has the rules) -----------------------
+
+  sessionGet(id: string): Indexed<SessionRow | undefined> {
+    return { index: atLeastOne(this.t.index("sessions")), value: this.t.sess.get(id) };
+  }
+
+  sessionList(): Indexed<SessionRow[]> {
+    const out: SessionRow[] = [];
+    this.t.sess.rows.forEach((_k, r) => void out.push(r));
+    return { index: atLeastOne(this.t.index("sessions")), value: out };
+  }
+
+  sessionsOfNode(node: string): Indexed<SessionRow[]> {
+    return { index: atLeastOne(this.t.index("sessions")), value: this.t.sess.sessionsOfNode(node) };
+  }
+
+  sessionCount(): number {
+    return this.t.sess.rows.size;
+  }
+
+  watchSessions(cb: WatchCallback): CancelWatch {
+    return this.sessionWatches.watchKey(SESSIONS_WATCH, cb);
+  }
+
+  watchSession(id: string, cb: WatchCallback): CancelWatch {
+    return this.sessionWatches.watchKey(sessionWatchKey(id), cb);
+  }
+
+  watchNodeSessions(node: string, cb: WatchCallback): CancelWatch {
+    return this.sessionWatches.watchKey(nodeSessionsWatchKey(node), cb);
+  }
+
+  /** Whether lock-delays wait for the leader's lock-delay-stamp. */
+  lockDelaysPending(): boolean {
+    return this.t.sess.pending.size > 0;
+  }
+
+  /** The lock-delay on a key: leader ms it runs to (null = pending a stamp), undefined when none. */
+  lockDelayOf(key: string): number | null | undefined {
+    const d = this.t.sess.lockDelays.get(key);
+    return d === undefined ? undefined : d.expiresMs;
+  }
+
+  /** Called after every apply that created or destroyed sessions (the leader's TTL timers). */
+  onSessionEvents(cb: (ev: SessionEvents) => void): CancelWatch {
+    this.sessionListeners.add(cb);
+    return () => void this.sessionListeners.delete(cb);
+  }
+
   /** Arena use, for metrics and tests. */
   valueStats(): { slabs: number; used: number; live: number } {
     return this.t.arena.stats();
@@ -230,7 +306,9 @@ export class Store implements StoreReader, CatalogReader, CAReader {
 
   /** Installs the sessions view KV locks consult (until the sessions table exists, none exist). */
   setSessionLookup(s: SessionLookup): void {
-    this.t.sessions = s;
+    this.extraSessions = s;
+    const sess = this.t.sess;
+    this.t.sessions = { exists: (id) => s.exists(id) || sess.exists(id) };
   }
 
   // ---- writes ------------------------------------------------------------
@@ -241,6 +319,7 @@ export class Store implements StoreReader, CatalogReader, CAReader {
     this.applying = true;
     let wake: Wakeups;
     let result: ApplyResult;
+    let events: SessionEvents | undefined;
     try {
       const tx = new WriteTx(this.t, index, cmd.type === "txn" || cmd.type === "catalog-register");
       result = this.run(tx, cmd);
@@ -252,10 +331,15 @@ export class Store implements StoreReader, CatalogReader, CAReader {
       for (const k of tx.touchedCatalog) this.catWatches.collectKey(k, wake);
       for (const k of this.caTouched) this.caWatches.collectKey(k, wake);
       this.caTouched = [];
+      for (const k of tx.touchedSessions) this.sessionWatches.collectKey(k, wake);
+      if (tx.createdSessions.length > 0 || tx.destroyedSessions.length > 0) {
+        events = { created: tx.createdSessions, destroyed: tx.destroyedSessions, pendingLockDelays: this.t.sess.pending.size > 0 };
+      }
     } finally {
       this.applying = false;
     }
     this.watches.fire(wake);
+    if (events !== undefined) for (const l of [...this.sessionListeners]) l(events);
     return result;
   }
 
@@ -277,6 +361,8 @@ export class Store implements StoreReader, CatalogReader, CAReader {
         kvDeleteTree(tx, cmd.prefix);
         return TRUE;
       case "kv-lock": {
+        // Consul's kvsPreApply refuses a lock during a lock-delay before anything else.
+        if (lockDelayed(tx, cmd.key, cmd.now)) return FALSE;
         const r = kvLock(tx, cmd.key, cmd.value, cmd.flags, cmd.session);
         if (isOpErr(r)) return { type: "error", message: r.err };
         return r !== undefined ? TRUE : FALSE;
@@ -287,7 +373,7 @@ export class Store implements StoreReader, CatalogReader, CAReader {
         return r !== undefined ? TRUE : FALSE;
       }
       case "txn": {
-        const out = txnReadWrite(tx, cmd.ops);
+        const out = txnReadWrite(tx, cmd.ops, cmd.now);
         if (out.errors.length > 0) tx.rollback();
         return { type: "txn", results: out.results, errors: out.errors };
       }
@@ -308,6 +394,16 @@ export class Store implements StoreReader, CatalogReader, CAReader {
         this.caTouched = r.touched;
         return r.ok ? TRUE : FALSE;
       }
+      case "session-create": {
+        const err = sessionCreate(tx, cmd.session);
+        return err === "" ? NONE : { type: "error", message: err };
+      }
+      case "session-destroy":
+        sessionDestroy(tx, cmd.id, cmd.now);
+        return TRUE;
+      case "lock-delay-stamp":
+        stampLockDelays(tx, cmd.now);
+        return NONE;
       default:
         return unreachable(cmd);
     }
@@ -346,6 +442,7 @@ export class Store implements StoreReader, CatalogReader, CAReader {
       tombstones: this.t.tombstones,
       catalog: this.t.cat,
       ca: this.ca,
+      sessions: this.t.sess,
     });
   }
 
@@ -356,19 +453,20 @@ export class Store implements StoreReader, CatalogReader, CAReader {
   restore(bytes: Uint8Array): void {
     assert(!this.applying, "restore during apply");
     const t = new Tables();
-    t.sessions = this.t.sessions;
     const d = decodeSnapshot(bytes, t.arena);
     t.kvs = d.kvs;
     t.tombstones = d.tombstones;
     t.indexes = d.indexes;
     t.cat = d.catalog;
-    this.t = t;
+    t.sess = d.sessions;
+    this.t = installSessions(t, this.extraSessions);
     this.ca = d.ca;
     this.last = d.lastIndex;
     const wake: Wakeups = [];
     this.watches.collectTree("", wake);
     this.catWatches.collectTree("", wake);
     this.caWatches.collectTree("", wake);
+    this.sessionWatches.collectTree("", wake);
     this.watches.fire(wake);
   }
 }

@@ -17,16 +17,29 @@ import type { CheckRow, NodeRow, ServiceRow } from "./catalog_types.ts";
 import { BTree } from "./btree.ts";
 import { EMPTY_VALUE, ValueArena } from "./arena.ts";
 import { CatalogTables, checkKey, nodeKey, serviceKey } from "./catalog_tables.ts";
+import { SessionTables } from "./session_tables.ts";
+import type { SessionRow } from "./session_types.ts";
 
-export type TableName = "kvs" | "tombstones" | "nodes" | "services" | "checks";
-export const TABLE_NAMES: readonly TableName[] = ["kvs", "tombstones", "nodes", "services", "checks"];
+export type TableName = "kvs" | "tombstones" | "nodes" | "services" | "checks" | "sessions";
+export const TABLE_NAMES: readonly TableName[] = ["kvs", "tombstones", "nodes", "services", "checks", "sessions"];
 const CATALOG_TABLES: ReadonlySet<string> = new Set(["nodes", "services", "checks"]);
 
-/** What the KV code needs to know about sessions (the sessions table comes later). */
+/** What the KV code needs to know about sessions. */
 export interface SessionLookup {
   exists(id: string): boolean;
 }
 export const NO_SESSIONS: SessionLookup = { exists: () => false };
+
+/**
+ * Session invalidation hooks of catalog writes (Consul does them inside the
+ * catalog txn): a check stored as critical, a check deleted, a node deleted.
+ * Installed by the store (session_ops), so tables need not import KV code.
+ */
+export interface CatalogSessionHooks {
+  checkCritical(tx: WriteTx, node: string, checkId: string): void;
+  checkDeleted(tx: WriteTx, node: string, checkId: string): void;
+  nodeDeleted(tx: WriteTx, node: string): void;
+}
 
 const ZERO_FLAGS = 0n;
 
@@ -36,8 +49,13 @@ export class Tables {
   tombstones = new BTree<number>();
   indexes = new Map<TableName, number>();
   arena = new ValueArena();
-  sessions: SessionLookup = NO_SESSIONS;
+  /** Sessions, their check mappings, held keys and lock-delays. */
+  sess = new SessionTables();
+  /** What kvLock asks; the sessions table unless a test installs another view. */
+  sessions: SessionLookup = this.sess;
   cat = new CatalogTables();
+  /** Session invalidation on catalog writes (absent: none). */
+  hooks: CatalogSessionHooks | undefined = undefined;
 
   index(name: TableName): number {
     return this.indexes.get(name) ?? 0;
@@ -66,7 +84,8 @@ type Undo =
   | { readonly t: "node"; readonly key: string; readonly prev: NodeRow | undefined }
   | { readonly t: "svc"; readonly key: string; readonly prev: ServiceRow | undefined }
   | { readonly t: "chk"; readonly key: string; readonly prev: CheckRow | undefined }
-  | { readonly t: "named"; readonly name: string; readonly prev: number | undefined };
+  | { readonly t: "named"; readonly name: string; readonly prev: number | undefined }
+  | { readonly t: "fn"; readonly undo: () => void };
 
 /** The fields of a KV row a write chooses; indexes are filled in by the write. */
 export interface KVFields {
@@ -86,6 +105,11 @@ export class WriteTx {
   readonly touchedTrees: string[] = [];
   /** Catalog watch keys ("nodes", "services", "checks", "service.<name>", "node.<name>") to wake. */
   readonly touchedCatalog: string[] = [];
+  /** Session watch keys ("sessions", "session.<id>", "sessions.node.<node>") to wake. */
+  readonly touchedSessions: string[] = [];
+  /** Sessions this write created and destroyed (for the leader's TTL timers). */
+  readonly createdSessions: SessionRow[] = [];
+  readonly destroyedSessions: string[] = [];
   /** Values no longer referenced once this commits. */
   readonly released: Uint8Array[] = [];
   /** Values allocated by this write (released again if it rolls back); kept only when undoable. */
@@ -113,6 +137,7 @@ export class WriteTx {
       modifyIndex: this.index,
     };
     const prev = t.kvs.set(f.key, row);
+    t.sess.noteHolder(f.key, prev?.session ?? "", row.session);
     this.journal?.push({ t: "kv", key: f.key, prev });
     if (prev !== undefined) this.released.push(prev.value);
     this.touchedKeys.push(f.key);
@@ -124,6 +149,7 @@ export class WriteTx {
   deleteKV(key: string): void {
     const prev = this.tables.kvs.delete(key);
     if (prev === undefined) return;
+    this.tables.sess.noteHolder(key, prev.session, "");
     this.journal?.push({ t: "kv", key, prev });
     this.released.push(prev.value);
     this.touchedKeys.push(key);
@@ -135,6 +161,7 @@ export class WriteTx {
     const rows: KVEntry[] = [];
     const n = this.tables.kvs.deleteRange(prefix, (_k, row) => void rows.push(row));
     if (n === 0) return 0;
+    for (const r of rows) if (r.session !== "") this.tables.sess.noteHolder(r.key, r.session, "");
     this.journal?.push({ t: "tree", rows });
     for (const r of rows) this.released.push(r.value);
     this.touchedTrees.push(prefix);
@@ -176,7 +203,9 @@ export class WriteTx {
 
   deleteNode(key: string): void {
     const prev = this.tables.cat.deleteNode(key);
-    if (prev !== undefined) this.journal?.push({ t: "node", key, prev });
+    if (prev === undefined) return;
+    this.journal?.push({ t: "node", key, prev });
+    this.tables.hooks?.nodeDeleted(this, prev.node);
   }
 
   putService(row: ServiceRow): void {
@@ -193,6 +222,7 @@ export class WriteTx {
     const prev = this.tables.cat.putCheck(row);
     this.journal?.push({ t: "chk", key: checkKey(row.node, row.checkId), prev });
     this.touchedCatalog.push("node." + nodeKey(row.node));
+    if (row.status === "critical") this.tables.hooks?.checkCritical(this, row.node, row.checkId);
   }
 
   deleteCheck(key: string, node: string): void {
@@ -200,6 +230,7 @@ export class WriteTx {
     if (prev === undefined) return;
     this.journal?.push({ t: "chk", key, prev });
     this.touchedCatalog.push("node." + nodeKey(node));
+    this.tables.hooks?.checkDeleted(this, prev.node, prev.checkId);
   }
 
   /** Consul's indexUpdateMaxTxn on a named index entry (only ever raises it). */
@@ -221,6 +252,11 @@ export class WriteTx {
     m.delete(name);
   }
 
+  /** Records how to undo a change made outside the row journal (sessions). */
+  onUndo(undo: () => void): void {
+    this.journal?.push({ t: "fn", undo });
+  }
+
   /** Undoes every change, newest first. Only for undoable transactions. */
   rollback(): void {
     const j = this.journal;
@@ -229,10 +265,11 @@ export class WriteTx {
     for (let i = j.length - 1; i >= 0; i--) {
       const u = j[i]!;
       switch (u.t) {
-        case "kv":
-          if (u.prev === undefined) t.kvs.delete(u.key);
-          else t.kvs.set(u.key, u.prev);
+        case "kv": {
+          const cur = u.prev === undefined ? t.kvs.delete(u.key) : t.kvs.set(u.key, u.prev);
+          t.sess.noteHolder(u.key, cur?.session ?? "", u.prev?.session ?? "");
           break;
+        }
         case "tomb":
           if (u.prev === undefined) t.tombstones.delete(u.key);
           else t.tombstones.set(u.key, u.prev);
@@ -242,7 +279,10 @@ export class WriteTx {
           else t.indexes.set(u.table, u.prev);
           break;
         case "tree":
-          for (const r of u.rows) t.kvs.set(r.key, r);
+          for (const r of u.rows) {
+            t.kvs.set(r.key, r);
+            if (r.session !== "") t.sess.noteHolder(r.key, "", r.session);
+          }
           break;
         case "node":
           if (u.prev === undefined) t.cat.deleteNode(u.key);
@@ -260,6 +300,9 @@ export class WriteTx {
           if (u.prev === undefined) t.cat.named.delete(u.name);
           else t.cat.named.set(u.name, u.prev);
           break;
+        case "fn":
+          u.undo();
+          break;
       }
     }
     j.length = 0;
@@ -269,5 +312,8 @@ export class WriteTx {
     this.touchedKeys.length = 0;
     this.touchedTrees.length = 0;
     this.touchedCatalog.length = 0;
+    this.touchedSessions.length = 0;
+    this.createdSessions.length = 0;
+    this.destroyedSessions.length = 0;
   }
 }

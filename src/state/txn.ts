@@ -46,6 +46,7 @@ import {
   kvSet,
   kvUnlock,
 } from "./kvops.ts";
+import { lockDelayed } from "./session_ops.ts";
 
 const READ_VERBS: ReadonlySet<string> = new Set([
   "get",
@@ -127,7 +128,7 @@ function readOp(t: Tables, op: KVTxnOp): OpOutcome | undefined {
   }
 }
 
-function writeOp(tx: WriteTx, op: KVTxnOp): OpOutcome {
+function writeOp(tx: WriteTx, op: KVTxnOp, nowMs: number | undefined): OpOutcome {
   const read = readOp(tx.tables, op);
   if (read !== undefined) return read;
   switch (op.verb) {
@@ -139,6 +140,8 @@ function writeOp(tx: WriteTx, op: KVTxnOp): OpOutcome {
       return { results: [withoutValue(e)] };
     }
     case "lock": {
+      // Consul's Txn preCheck (kvsPreApply) refuses a lock during its lock-delay.
+      if (lockDelayed(tx, op.key, nowMs)) return { err: `failed to lock key ${goQuote(op.key)} due to lock delay` };
       const e = kvLock(tx, op.key, op.value, op.flags, op.session);
       if (isOpErr(e)) return e;
       if (e === undefined) return { err: `failed to lock key ${goQuote(op.key)}, lock is already held` };
@@ -311,11 +314,11 @@ function dispatch(ops: readonly TxnOp[], kv: (op: KVTxnOp) => OpOutcome, cat: (o
   return errors.length > 0 ? { results: [], errors } : { results, errors };
 }
 
-/** TxnRW: the caller must roll tx back when errors is non-empty. */
-export function txnReadWrite(tx: WriteTx, ops: readonly TxnOp[]): TxnOutcome {
+/** TxnRW: the caller must roll tx back when errors is non-empty. `nowMs`: leader time of lock verbs. */
+export function txnReadWrite(tx: WriteTx, ops: readonly TxnOp[], nowMs?: number): TxnOutcome {
   return dispatch(
     ops,
-    (op) => writeOp(tx, op),
+    (op) => writeOp(tx, op, nowMs),
     (op) => catalogWrite(tx, op),
   );
 }

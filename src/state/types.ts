@@ -10,6 +10,7 @@
 
 import type { CatalogReader, CheckInput, CheckRow, NodeInput, NodeRow, RegisterInput, ServiceInput, ServiceRow } from "./catalog_types.ts";
 import type { CAConfigInput, CARootRow } from "./ca_types.ts";
+import type { SessionInput } from "./session_types.ts";
 
 /** One KV row, as Consul's DirEntry. */
 export interface KVEntry {
@@ -89,16 +90,24 @@ export type Command =
   | { readonly type: "kv-delete"; readonly key: string }
   | { readonly type: "kv-delete-cas"; readonly key: string; readonly index: number }
   | { readonly type: "kv-delete-tree"; readonly prefix: string }
-  | { readonly type: "txn"; readonly ops: readonly TxnOp[] }
+  /**
+   * `now`: the leader's wall clock (ms) when it built the command; lock verbs
+   * honour lock-delays against it (absent in entries logged before sessions).
+   */
+  | { readonly type: "txn"; readonly ops: readonly TxnOp[]; readonly now?: number }
   /** Remove tombstones with index <= `index` (Consul's tombstone reaping). */
   | { readonly type: "tombstone-reap"; readonly index: number }
-  /** PUT ?acquire=<session>: set the key only if the lock is free or held by that session. */
+  /**
+   * PUT ?acquire=<session>: set the key only if the lock is free or held by that session,
+   * and no lock-delay on the key runs past `now` (leader wall clock, ms).
+   */
   | {
       readonly type: "kv-lock";
       readonly key: string;
       readonly value: Uint8Array;
       readonly flags: bigint;
       readonly session: string;
+      readonly now?: number;
     }
   /** PUT ?release=<session>: set the key and clear Session only if that session holds it. */
   | {
@@ -125,7 +134,16 @@ export type Command =
       readonly roots: readonly CARootRow[] | null;
       readonly config: CAConfigInput | null;
       readonly cas: number | null;
-    };
+    }
+  /** PUT /v1/session/create: the leader chose the ID; the FSM checks node and checks. */
+  | { readonly type: "session-create"; readonly session: SessionInput }
+  /**
+   * Session destroy or invalidation (TTL expiry): release or delete its keys, with
+   * lock-delays counted from `now` (leader wall clock, ms). Unknown IDs change nothing.
+   */
+  | { readonly type: "session-destroy"; readonly id: string; readonly now: number }
+  /** Lock-delays left pending by catalog-driven invalidations start at `now` (leader ms). */
+  | { readonly type: "lock-delay-stamp"; readonly now: number };
 
 /** What applying a command returned. */
 export type ApplyResult =

@@ -320,6 +320,10 @@ export class FakeBackend implements Backend {
         return s.cat.apply(idx, cmd);
       case "ca-set":
         throw new Error("fake backend: connect CA commands are not modelled (use a real Store)");
+      case "session-create":
+      case "session-destroy":
+      case "lock-delay-stamp":
+        throw new Error("fake backend: session commands are not modelled (use a real Store)");
       default:
         return unreachable(cmd);
     }

@@ -230,6 +230,10 @@ export class Model {
         throw new Error("model: catalog commands are not modelled");
       case "ca-set":
         throw new Error("model: connect CA commands are not modelled");
+      case "session-create":
+      case "session-destroy":
+      case "lock-delay-stamp":
+        throw new Error("model: session commands are not modelled");
     }
   }
 }
