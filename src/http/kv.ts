@@ -202,7 +202,7 @@ async function kvPut(ctx: RequestCtx, env: Env, key: string): Promise<Reply> {
   if (session !== undefined) {
     cmd = ctx.query.has("release")
       ? { type: "kv-unlock", key, value, flags, session }
-      : { type: "kv-lock", key, value, flags, session };
+      : { type: "kv-lock", key, value, flags, session, now: env.now() };
   } else if (cas !== undefined) {
     cmd = { type: "kv-cas", key, value, flags, index: Number(cas) };
   } else {

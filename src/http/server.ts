@@ -32,6 +32,7 @@ import { type Route, Router } from "./router.ts";
 import { createTransport, type TransportKind, transportFromEnv } from "./wire/index.ts";
 import { statusLeader, statusPeers } from "./status.ts";
 import { txnHandler } from "./txn.ts";
+import { sessionCreate, sessionDestroy, sessionInfo, sessionList, sessionNode, sessionRenew } from "./session.ts";
 import {
   catalogDatacenters,
   catalogDeregisterHandler,
@@ -159,6 +160,13 @@ export const ROUTES: readonly Route[] = [
   { pattern: "/v1/agent/check/warn/", methods: ["PUT"], handler: agentCheckWarn },
   { pattern: "/v1/agent/check/fail/", methods: ["PUT"], handler: agentCheckFail },
   { pattern: "/v1/agent/check/update/", methods: ["PUT"], handler: agentCheckUpdate },
+  // sessions (session.ts)
+  { pattern: "/v1/session/create", methods: ["PUT"], handler: sessionCreate },
+  { pattern: "/v1/session/destroy/", methods: ["PUT"], handler: sessionDestroy },
+  { pattern: "/v1/session/renew/", methods: ["PUT"], handler: sessionRenew },
+  { pattern: "/v1/session/info/", methods: ["GET"], handler: sessionInfo },
+  { pattern: "/v1/session/node/", methods: ["GET"], handler: sessionNode },
+  { pattern: "/v1/session/list", methods: ["GET"], handler: sessionList },
 ];
 
 /** Go's http.CanonicalHeaderKey. */
