@@ -96,6 +96,8 @@ export class BlockingEngine {
   private draining = false;
   private readonly cache = new Map<string, CacheEntry>();
   private cacheBytes = 0;
+  /** The cache key touched last (already the most recent). */
+  private lastKey: string | undefined;
   /** Number of renders performed (a cache miss each); for tests and metrics. */
   renders = 0;
 
@@ -214,9 +216,13 @@ export class BlockingEngine {
     const index = r.index < 1 ? 1 : r.index;
     const hit = this.cache.get(q.key);
     if (hit !== undefined && hit.index === r.index) {
-      // Refresh recency.
-      this.cache.delete(q.key);
-      this.cache.set(q.key, hit);
+      // Refresh recency (not again for the entry refreshed last: a fan-out hits one key
+      // thousands of times in a row).
+      if (this.lastKey !== q.key) {
+        this.cache.delete(q.key);
+        this.cache.set(q.key, hit);
+        this.lastKey = q.key;
+      }
       return { index, rendered: hit.rendered as R };
     }
     const rendered = q.render(r.value, index);
@@ -228,6 +234,7 @@ export class BlockingEngine {
     }
     if (size <= HTTP_RENDER_CACHE_BYTES / 8) {
       this.cache.set(q.key, { index: r.index, rendered, size });
+      this.lastKey = q.key;
       this.cacheBytes += size;
       while (this.cache.size > HTTP_RENDER_CACHE_ENTRIES || this.cacheBytes > HTTP_RENDER_CACHE_BYTES) {
         const oldest = this.cache.keys().next();

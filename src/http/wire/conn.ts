@@ -20,7 +20,7 @@ import {
   HTTP_WRITE_HIGH_WATER,
 } from "../../shared/limits.ts";
 import { type HeaderMap, type ParserSink, type RequestHead, RequestParser } from "./parser.ts";
-import { type ConnMode, responseHead, type ResponseCache, statusLine, unsafeHeaders } from "./response.ts";
+import { type ConnMode, type Out, type ResponseCache, statusLine } from "./response.ts";
 import type { Exchange, ExchangeHandler, TransportOptions } from "./types.ts";
 
 /** What a connection needs from its server. */
@@ -41,7 +41,6 @@ const PAUSE_WRITE = 4;
 const EMPTY_BODY: BodyResult = { ok: true, data: Buffer.alloc(0) };
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 
-type Out = Buffer | readonly [Buffer, Buffer];
 
 interface Reader {
   readonly limit: number;
@@ -477,19 +476,15 @@ export class Conn implements ParserSink {
         keep = false;
       } else r.discard();
     }
-    let hs = headers;
-    let b = body;
-    let st = status;
-    if (unsafeHeaders(hs)) {
-      this.log("error", `response headers for ${r.method} ${r.target} contain CR, LF or NUL; answering 500`);
-      hs = [];
-      b = undefined;
-      st = 500;
-    }
     const mode: ConnMode = keep ? (r.minor === 0 ? "keep-alive" : "default") : "close";
-    const withBody = r.method !== "HEAD" && st !== 204 && st !== 304;
-    const head = responseHead(st, hs, b !== undefined ? b.length : 0, mode, Date.now());
-    r.out = this.host.cache.build(head, b, withBody);
+    const withBody = r.method !== "HEAD" && status !== 204 && status !== 304;
+    const now = Date.now();
+    let out = this.host.cache.response(status, headers, body, mode, now, withBody);
+    if (out === undefined) {
+      this.log("error", `response headers for ${r.method} ${r.target} contain CR, LF or NUL; answering 500`);
+      out = this.host.cache.response(500, [], undefined, mode, now, withBody) as Out;
+    }
+    r.out = out;
     r.outClose = !keep;
     if (this.queue[0] === r) this.flush();
     if (keep) this.unpause(PAUSE_BODY); // a discarded body is read on

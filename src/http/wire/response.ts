@@ -105,38 +105,77 @@ export function unsafeHeaders(headers: readonly string[]): boolean {
 }
 
 interface Cached {
-  body: Buffer | undefined;
-  head: string;
-  out: Buffer;
+  readonly status: number;
+  readonly headers: readonly string[];
+  readonly body: Buffer | undefined;
+  readonly mode: ConnMode;
+  /** The Date line it was built with (one string per second: compared by identity). */
+  readonly date: string;
+  readonly out: Buffer;
 }
 
-/** Whole responses, reused while body and head (Date included) are the same. */
+function sameHeaders(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export type Out = Buffer | readonly [Buffer, Buffer];
+
+/**
+ * Whole responses, reused while status, headers, body buffer, connection mode and the
+ * second (Date) are the same: a hit costs a few comparisons, no string building.
+ */
 export class ResponseCache {
   private readonly ring: Cached[] = [];
   private next = 0;
   hits = 0;
 
-  /** The bytes to write: one Buffer, or head and body to write corked. */
-  build(head: string, body: Buffer | undefined, withBody: boolean): Buffer | readonly [Buffer, Buffer] {
-    const blen = body !== undefined && withBody ? body.length : 0;
-    if (body !== undefined && blen > COPY_BODY_MAX) return [Buffer.from(head, "latin1"), body];
-    if (!withBody) return Buffer.from(head, "latin1");
-    for (let i = 0; i < this.ring.length; i++) {
-      const e = this.ring[i] as Cached;
-      if (e.body === body && e.head === head) {
-        this.hits++;
-        return e.out;
+  /**
+   * The bytes to write: one Buffer, or head and body to write corked. Undefined when a
+   * header value contains CR, LF or NUL (the caller answers 500 instead).
+   */
+  response(
+    status: number,
+    headers: readonly string[],
+    body: Buffer | undefined,
+    mode: ConnMode,
+    nowMs: number,
+    withBody: boolean,
+  ): Out | undefined {
+    const date = dateLine(nowMs);
+    const cacheable = withBody && (body === undefined || body.length <= COPY_BODY_MAX);
+    if (cacheable) {
+      for (let i = 0; i < this.ring.length; i++) {
+        const e = this.ring[i] as Cached;
+        if (e.body === body && e.status === status && e.mode === mode && e.date === date && sameHeaders(e.headers, headers)) {
+          this.hits++;
+          return e.out;
+        }
       }
     }
+    if (unsafeHeaders(headers)) return undefined;
+    const blen = body !== undefined ? body.length : 0;
+    const head = responseHead(status, headers, blen, mode, nowMs);
+    if (!withBody || body === undefined || blen === 0) {
+      const out = Buffer.from(head, "latin1");
+      if (cacheable) this.keep({ status, headers, body, mode, date, out });
+      return out;
+    }
+    if (!cacheable) return [Buffer.from(head, "latin1"), body];
     const out = Buffer.allocUnsafe(head.length + blen);
     out.write(head, 0, "latin1");
-    if (body !== undefined && blen > 0) body.copy(out, head.length);
-    const entry: Cached = { body, head, out };
-    if (this.ring.length < HTTP_RESPONSE_CACHE_ENTRIES) this.ring.push(entry);
+    body.copy(out, head.length);
+    this.keep({ status, headers, body, mode, date, out });
+    return out;
+  }
+
+  private keep(e: Cached): void {
+    if (this.ring.length < HTTP_RESPONSE_CACHE_ENTRIES) this.ring.push(e);
     else {
-      this.ring[this.next] = entry;
+      this.ring[this.next] = e;
       this.next = (this.next + 1) % HTTP_RESPONSE_CACHE_ENTRIES;
     }
-    return out;
   }
 }
