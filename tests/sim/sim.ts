@@ -90,7 +90,10 @@ export function runSimulation(opts: SimOptions): SimResult {
   const snapshotThreshold = rng.pick([0, 15, 30, 60]);
   const maxAppendEntries = rng.pick([1, 2, 8, 64]);
   const maxInflight = rng.pick([1, 4, 256]);
+  /** Chance that a new leader crashes within a few hundred ms (flaky leaders, Figure 8 shapes). */
+  const leaderCrashRate = rng.pick([0, 0, 0.15, 0.4]);
   const netRng = rng.fork();
+  const leaderCrashRng = rng.fork();
   const net = new SimNetwork(netRng);
   const checker = new SafetyChecker();
   const servers = new Map<string, SimServer>();
@@ -191,7 +194,21 @@ export function runSimulation(opts: SimOptions): SimResult {
         reply: (client, r) => clientLink(() => onReply(client, r)),
         onApply: (sid, e) => checker.onApply(sid, e),
         onReady: (sid, core, rd) => {
-          if (rd.soft !== undefined && rd.soft.role === "leader") checker.onLeader(sid, rd.soft.term, core);
+          if (rd.soft === undefined || rd.soft.role !== "leader") return;
+          checker.onLeader(sid, rd.soft.term, core);
+          if (now < safetyMs && leaderCrashRng.chance(leaderCrashRate)) {
+            const s = servers.get(sid)!;
+            const term = rd.soft.term;
+            schedule(leaderCrashRng.int(1, 300), () => {
+              if (!s.up || s.core!.status().term !== term || now >= safetyMs) return;
+              s.crash();
+              crashes++;
+              log(`${now.toFixed(0)}ms crash new leader ${sid}`);
+              schedule(leaderCrashRng.int(50, 3000), () => {
+                if (!s.up) s.start();
+              });
+            });
+          }
         },
         rng: rng.fork(),
       },
@@ -214,7 +231,7 @@ export function runSimulation(opts: SimOptions): SimResult {
   }
   const summary =
     `seed=${opts.seed} servers=${ids.length} voters=${voterCount} preVote=${preVote} drift=${maxDrift} ` +
-    `snapshotEvery=${snapshotThreshold} batch=${maxAppendEntries} inflight=${maxInflight} keys=${keys.length} clients=${clients.length}`;
+    `snapshotEvery=${snapshotThreshold} batch=${maxAppendEntries} inflight=${maxInflight} leaderCrash=${leaderCrashRate} keys=${keys.length} clients=${clients.length}`;
   log(summary);
   for (const s of servers.values()) s.start();
   for (const c of clients) schedule(clientRng.int(0, 200), () => issue(c));
