@@ -3,7 +3,8 @@
  * `[vsn][12-byte nonce][ciphertext][16-byte tag]`; vsn 0 PKCS7-pads the plaintext to
  * the AES block size first (memberlist protocol 1), vsn 1 does not. Keys of 16, 24 or
  * 32 bytes select AES-128/192/256. Decryption tries every key of the keyring.
- * Uses node:crypto, which Node 20 and Deno 2 both provide synchronously.
+ * Uses node:crypto, which Node 20 and Deno 2 both provide synchronously (Deno lacks
+ * aes-192-gcm, so 24-byte keys fall back to gcm_fallback.ts there).
  *
  * Must never: choose nonces itself (the caller passes 12 random bytes, so tests can
  * replay captures), or accept a payload whose tag does not verify.
@@ -11,6 +12,7 @@
 
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { CairnError } from "../shared/errors.ts";
+import { gcmOpen, gcmSeal } from "./gcm_fallback.ts";
 
 export const ENCRYPTION_VERSION_PADDED = 0;
 export const ENCRYPTION_VERSION = 1;
@@ -38,6 +40,23 @@ export function validateKey(key: Uint8Array): void {
 function algorithm(key: Uint8Array): "aes-128-gcm" | "aes-192-gcm" | "aes-256-gcm" {
   validateKey(key);
   return key.length === 16 ? "aes-128-gcm" : key.length === 24 ? "aes-192-gcm" : "aes-256-gcm";
+}
+
+const nativeGcm = new Map<number, boolean>();
+
+/** Whether node:crypto has GCM for this key size (Deno 2 lacks aes-192-gcm). */
+function hasNativeGcm(key: Uint8Array): boolean {
+  let ok = nativeGcm.get(key.length);
+  if (ok === undefined) {
+    try {
+      createCipheriv(algorithm(key), key, new Uint8Array(NONCE_SIZE));
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    nativeGcm.set(key.length, ok);
+  }
+  return ok;
 }
 
 function pkcs7Pad(msg: Uint8Array): Uint8Array {
@@ -68,6 +87,14 @@ export function encryptPayload(
     throw new CairnError("bad-request", `unsupported encryption version ${vsn}`);
   }
   const plain = vsn === ENCRYPTION_VERSION_PADDED ? pkcs7Pad(msg) : msg;
+  if (!hasNativeGcm(key)) {
+    const sealed = gcmSeal(key, nonce, plain, aad);
+    const out = new Uint8Array(1 + NONCE_SIZE + sealed.length);
+    out[0] = vsn;
+    out.set(nonce, 1);
+    out.set(sealed, 1 + NONCE_SIZE);
+    return out;
+  }
   const c = createCipheriv(algorithm(key), key, nonce);
   if (aad.length > 0) c.setAAD(aad);
   const head = c.update(plain);
@@ -86,6 +113,7 @@ function openWith(key: Uint8Array, buf: Uint8Array, aad: Uint8Array): Uint8Array
   const nonce = buf.subarray(1, 1 + NONCE_SIZE);
   const ct = buf.subarray(1 + NONCE_SIZE, buf.length - TAG_SIZE);
   const tag = buf.subarray(buf.length - TAG_SIZE);
+  if (!hasNativeGcm(key)) return gcmOpen(key, nonce, ct, tag, aad);
   try {
     const d = createDecipheriv(algorithm(key), key, nonce);
     d.setAuthTag(tag);

@@ -20,3 +20,20 @@ export {
   ENCRYPTION_VERSION_PADDED,
 } from "./crypto.ts";
 export { Keyring } from "./keyring.ts";
+export { SwimCore } from "./core.ts";
+export type { Address, CoreDeps, Effect, LocalNode, Member } from "./core.ts";
+export {
+  devConfig,
+  lanConfig,
+  localConfig,
+  pushPullScaleMs,
+  retransmitLimit,
+  suspicionTimeoutMs,
+  validateConfig,
+  wanConfig,
+} from "./config.ts";
+export type { GossipConfig } from "./config.ts";
+export { Suspicion, remainingSuspicionMs } from "./suspicion.ts";
+export { Awareness } from "./awareness.ts";
+export { BroadcastQueue } from "./queue.ts";
+export type { Broadcast } from "./queue.ts";

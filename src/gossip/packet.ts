@@ -27,8 +27,10 @@ import {
   writeStr,
 } from "./msgpack.ts";
 import {
+  addCrc,
   addLabel,
   compressPayload,
+  makeCompounds,
   decodeMessageBody,
   decompressBody,
   MSG,
@@ -278,4 +280,21 @@ export function openStream(
     compressed = true;
   }
   return { msg: decodeStreamMessage(body), encrypted, compressed };
+}
+
+/**
+ * Parts (encoded messages) -> UDP payloads before sealing, as memberlist builds them:
+ * one part alone or compounds of at most 255 parts; LZW only when smaller; then the
+ * hasCrc header when the peer is known to speak protocol >= 5.
+ */
+export function framePayloads(parts: readonly Uint8Array[], opts: { crc: boolean; compress: boolean }): Uint8Array[] {
+  const bodies = parts.length === 1 ? [parts[0]!] : makeCompounds([...parts]);
+  return bodies.map((b) => {
+    let out = b;
+    if (opts.compress) {
+      const c = compressPayload(b);
+      if (c.length < b.length) out = c;
+    }
+    return opts.crc ? addCrc(out) : out;
+  });
 }
