@@ -24,6 +24,8 @@ import { metrics } from "../shared/metrics.ts";
 import { startConnectAgent, type ConnectAgent } from "../connect/index.ts";
 import { startLocalAgent, type LocalAgent, type LocalConfig } from "./local/index.ts";
 import { isRegistered, selfRegistration, type SelfInfo } from "../server/self_register.ts";
+import { registerSessionTimers, SessionTimers } from "../server/session_timers.ts";
+import { parseGoDuration } from "./config/duration.ts";
 
 export interface AgentOptions {
   readonly nodeName: string;
@@ -181,6 +183,22 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
   }
   // ---- end connect CA
 
+  // ---- session TTL timers (server/session_timers): this server is the leader, so it arms a
+  // timer per TTL session from the store (2 x TTL) and stamps pending lock-delays.
+  const sessionTimers = new SessionTimers(
+    { store, apply: (cmd) => server.apply(cmd) },
+    {
+      now: () => Date.now(),
+      setTimer: (fn, ms) => setTimeout(fn, ms),
+      clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+      parseDuration: parseGoDuration,
+      log: logger.named("agent.server.session"),
+    },
+  );
+  registerSessionTimers(store, sessionTimers);
+  sessionTimers.start();
+  // ---- end session TTL timers
+
   // Consul's runtime gauges, from the process's own memory figures.
   metrics.gaugeFn("consul.runtime.alloc_bytes", () => process.memoryUsage().heapUsed);
   metrics.gaugeFn("consul.runtime.sys_bytes", () => process.memoryUsage.rss());
@@ -244,6 +262,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
       await Promise.all(http.map((h) => h.close()));
       await local.close();
       await connect?.stop();
+      sessionTimers.stop(); // session TTL timers
       await server.close({ snapshot: true });
       log("info", "shutdown complete");
     })();

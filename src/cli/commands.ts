@@ -78,6 +78,11 @@ export const COMMANDS: CommandTable = {
     synopsis: "Lists all registered services in a datacenter",
     load: async () => (await import("./catalog.ts")).catalogServicesCommand,
   },
+  // lock (cli/lock.ts, cli/lock_api.ts)
+  lock: {
+    synopsis: "Execute a command holding a lock",
+    load: async () => (await import("./lock.ts")).lockCommand,
+  },
   maint: {
     synopsis: "Controls node or service maintenance mode",
     load: async () => (await import("./maint.ts")).maintCommand,
