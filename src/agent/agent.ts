@@ -20,6 +20,7 @@ import { Store, encodeCommand, decodeCommand } from "../state/index.ts";
 import { MemoryLog, WalLog } from "../wal/index.ts";
 import { startHttpServer, type HttpServer } from "../http/index.ts";
 import { versionInfo } from "../shared/version.ts";
+import { applySocketPerms, type UnixSocketPerms } from "./unix_socket.ts";
 import { metrics } from "../shared/metrics.ts";
 import { startConnectAgent, type ConnectAgent } from "../connect/index.ts";
 import { startLocalAgent, type LocalAgent, type LocalConfig } from "./local/index.ts";
@@ -58,7 +59,7 @@ export interface AgentOptions {
 
 export type HttpListener =
   | { readonly kind: "tcp"; readonly host: string; readonly port: number }
-  | { readonly kind: "unix"; readonly path: string };
+  | { readonly kind: "unix"; readonly path: string; readonly perms?: UnixSocketPerms };
 
 export interface RunningAgent {
   readonly server: SingleServer;
@@ -245,6 +246,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
         local,
       });
       http.push(srv);
+      if (l.kind === "unix" && l.perms !== undefined) applySocketPerms(l.path, l.perms);
       log("info", `Started HTTP server on ${srv.address()}`);
     }
   } catch (e) {

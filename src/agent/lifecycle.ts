@@ -37,7 +37,7 @@ export function httpListeners(cfg: RuntimeConfig): HttpListener[] {
   const addrs = cfg.addresses.http.length > 0 ? cfg.addresses.http : cfg.clientAddrs;
   for (const a of addrs) {
     if (a.startsWith("unix://")) {
-      out.push({ kind: "unix", path: a.slice("unix://".length) });
+      out.push({ kind: "unix", path: a.slice("unix://".length), perms: cfg.unixSockets });
     } else if (cfg.ports.http !== -1) {
       out.push({ kind: "tcp", host: a, port: cfg.ports.http });
     }
