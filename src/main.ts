@@ -11,9 +11,15 @@ import path from "node:path";
 import { COMMANDS, runCli } from "./cli/index.ts";
 import type { CliIO } from "./cli/index.ts";
 
-function progName(argv1: string | undefined): string {
+/**
+ * argv[1] is the script (or, in a Node single executable, the name it was started by);
+ * a deno-compiled binary is known by its executable's own name (process.execPath),
+ * which on node/deno run is the runtime ("node", "deno") and so never matches.
+ */
+function progName(argv1: string | undefined, execPath: string): string {
   const base = path.basename(argv1 ?? "").replace(/\.(mjs|js|ts)$/, "");
-  return base === "consul" ? "consul" : "cairn";
+  const exe = path.basename(execPath).replace(/\.exe$/i, "");
+  return base === "consul" || exe === "consul" ? "consul" : "cairn";
 }
 
 function readStdin(): Promise<string> {
@@ -38,15 +44,23 @@ const io: CliIO = {
   err: (d) => void process.stderr.write(d),
   readStdin,
   env: process.env,
-  prog: progName(process.argv[1]),
+  prog: progName(process.argv[1], process.execPath),
 };
 
-let code: number;
-try {
-  code = await runCli(process.argv.slice(2), COMMANDS, io);
-} catch (e) {
-  process.stderr.write(`Error executing CLI: ${(e as Error).message}\n`);
-  code = 1;
+/**
+ * No top-level await: the Node single-executable build bundles this module as CommonJS,
+ * which cannot hold one. Running main() unawaited changes nothing: it ends in process.exit.
+ */
+async function main(): Promise<never> {
+  let code: number;
+  try {
+    code = await runCli(process.argv.slice(2), COMMANDS, io);
+  } catch (e) {
+    process.stderr.write(`Error executing CLI: ${(e as Error).message}\n`);
+    code = 1;
+  }
+  await Promise.all([drain(process.stdout), drain(process.stderr)]);
+  return process.exit(code);
 }
-await Promise.all([drain(process.stdout), drain(process.stderr)]);
-process.exit(code);
+
+void main();

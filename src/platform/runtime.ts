@@ -4,7 +4,11 @@
  * Must never: hold product logic; everything here is a thin shim.
  */
 
+import { pathToFileURL } from "node:url";
 import { Worker, type WorkerOptions } from "node:worker_threads";
+import { isSea, seaWorkerFile } from "./sea.ts";
+
+export { isSea };
 
 interface DenoLike {
   version: { deno: string };
@@ -22,7 +26,7 @@ export function runtimeName(): string {
  * Start a worker from a .ts entry relative to `base` (import.meta.url of the caller).
  * Node 20 under tsx cannot start a .ts worker directly, so a JS bootstrap
  * registers tsx's hooks first; Deno (and Node with native TS) run it as is.
- * In a single-executable build the bundler rewrites entries to .cjs files.
+ * In the Node single-executable build entries are embedded .cjs files (see workerUrl).
  */
 /** True inside the esbuild bundle that bin/cairn.mjs runs (scripts/bundle.mjs defines it). */
 export const isBundled: boolean = (globalThis as unknown as { __CAIRN_BUNDLED__?: boolean }).__CAIRN_BUNDLED__ === true;
@@ -30,9 +34,13 @@ export const isBundled: boolean = (globalThis as unknown as { __CAIRN_BUNDLED__?
 /**
  * The URL of a worker entry given as a path relative to the caller's source file
  * (e.g. "../workers/wal_worker.ts"). In the bundle every worker entry is built
- * to dist/run/workers/<name>.mjs, next to the bundled main.
+ * to dist/run/workers/<name>.mjs, next to the bundled main. In the Node single
+ * executable it is <private temp dir>/<name>.cjs, extracted from the embedded assets.
  */
 export function workerUrl(rel: string, base: string): URL {
+  // Node single executable: worker bundles are embedded (CommonJS) and extracted once
+  // to a private temp dir (platform/sea.ts); `base` means nothing there.
+  if (isSea) return pathToFileURL(seaWorkerFile(rel.slice(rel.lastIndexOf("/") + 1).replace(/\.ts$/, ".cjs")));
   if (!isBundled) return new URL(rel, base);
   const name = rel.slice(rel.lastIndexOf("/") + 1).replace(/\.ts$/, ".mjs");
   return new URL(`./workers/${name}`, import.meta.url);
