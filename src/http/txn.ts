@@ -272,7 +272,8 @@ export async function txnHandler(ctx: RequestCtx, env: Env): Promise<Reply> {
   // Consul's Txn.Apply pre-checks catalog ops before applying (servicePreApply).
   const pre = txnPreCheck(decoded.ops).filter((e) => decoded.ops[e.opIndex]?.kind !== "kv");
   if (pre.length > 0) return jsonReply('{"Results":null,"Errors":' + renderErrors(pre) + "}", 409);
-  const out = await env.backend.apply({ type: "txn", ops: decoded.ops });
+  // The leader's time travels with the command so lock verbs can check lock-delay deterministically.
+  const out = await env.backend.apply({ type: "txn", ops: decoded.ops, now: env.now() });
   if (out.type === "error") throw new CairnError("internal", out.message);
   if (out.type !== "txn") throw new CairnError("internal", "unexpected apply result for a transaction");
   if (out.errors.length > 0) {
