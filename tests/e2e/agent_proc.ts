@@ -55,6 +55,8 @@ export function removeDir(dir: string): void {
 export interface AgentProc {
   readonly child: ChildProcess;
   readonly httpPort: number;
+  /** The DNS port (UDP and TCP) when started with `dnsPort`, else -1 (DNS disabled). */
+  readonly dnsPort: number;
   readonly base: string;
   output(): string;
   /** Resolves with the exit code (or signal name) when the process exits. */
@@ -66,12 +68,15 @@ export interface StartOpts {
   /** Extra agent args, e.g. ["-dev"] or ["-server", "-bootstrap-expect", "1", "-data-dir", dir]. */
   args: string[];
   httpPort?: number;
+  /** Serve DNS on this port (0 picks a free one); DNS is disabled (-1) when absent. */
+  dnsPort?: number;
   readyTimeoutMs?: number;
   env?: Record<string, string>;
 }
 
 export async function startAgent(opts: StartOpts): Promise<AgentProc> {
   const httpPort = opts.httpPort ?? (await freePort());
+  const dnsPort = opts.dnsPort === undefined ? -1 : opts.dnsPort === 0 ? await freePort() : opts.dnsPort;
   const { cmd, args } = cairnCommand();
   const full = [
     ...args,
@@ -84,7 +89,7 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
     "-http-port",
     String(httpPort),
     "-dns-port",
-    "-1",
+    String(dnsPort),
     "-server-port",
     "-1",
     "-serf-lan-port",
@@ -128,6 +133,7 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
   const proc: AgentProc = {
     child,
     httpPort,
+    dnsPort,
     base,
     output: () => out,
     exited,

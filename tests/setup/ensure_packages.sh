@@ -1,10 +1,27 @@
 #!/bin/sh
-# tests/setup/ensure_packages.sh: make sure `dig` (dnsutils) is installed; idempotent.
-# Used by DNS tests (which skip with a message when this fails) and by hand before benches.
-# Must never: install anything when the tool is already there.
+# tests/setup/ensure_packages.sh [tool...]: make sure the named tools are installed from Debian's
+# packages; idempotent. Tools: dig (dnsutils, the default when no tool is named), victoria-metrics
+# (victoria-metrics), dnsperf (dnsperf).
+# Used by the DNS and discovery tests (which skip with a message when this fails) and by hand
+# before benches.
+# Must never: install anything when the tool is already there, or install a package not listed here.
 set -e
-command -v dig >/dev/null 2>&1 && exit 0
-if [ "$(id -u)" != "0" ]; then echo "ensure_packages: need root to install dnsutils" >&2; exit 1; fi
-(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dnsutils) >/dev/null 2>&1 || {
-  echo "ensure_packages: apt-get install dnsutils failed" >&2; exit 1; }
-command -v dig >/dev/null 2>&1
+[ "$#" -eq 0 ] && set -- dig
+missing=""
+for tool in "$@"; do
+  case "$tool" in
+    dig) pkg=dnsutils ;;
+    victoria-metrics) pkg=victoria-metrics ;;
+    dnsperf) pkg=dnsperf ;;
+    *) echo "ensure_packages: unknown tool $tool" >&2; exit 2 ;;
+  esac
+  command -v "$tool" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != "0" ]; then echo "ensure_packages: need root to install$missing" >&2; exit 1; fi
+# Try the package lists already on the machine first; refresh them only when that fails.
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086
+apt-get install -y -qq $missing >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $missing) >/dev/null 2>&1 || {
+  echo "ensure_packages: apt-get install$missing failed" >&2; exit 1; }
+for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || { echo "ensure_packages: $tool still missing" >&2; exit 1; }; done
