@@ -11,6 +11,7 @@
  * Must never: read a clock or randomness, or touch watchers.
  */
 
+import { Buffer } from "node:buffer";
 import type { KVEntry } from "./types.ts";
 import type { KVFields, Tables, WriteTx } from "./tables.ts";
 import { goQuote } from "./gofmt.ts";
@@ -20,6 +21,10 @@ export type OpErr = { readonly err: string };
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a === b) return true;
   if (a.byteLength !== b.byteLength) return false;
+  if (a.byteLength > 32) {
+    // memcmp through Buffer.equals; views share the bytes, nothing is copied.
+    return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+  }
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
 }
