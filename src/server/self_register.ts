@@ -10,7 +10,7 @@
  * Must never: register anything but this agent's own node, or write when nothing changed.
  */
 
-import type { CatalogReader, CheckDefinition, RegisterInput } from "../state/catalog_types.ts";
+import { EMPTY_CHECK_DEFINITION, type CatalogReader, type RegisterInput } from "../state/catalog_types.ts";
 
 export interface SelfInfo {
   readonly nodeName: string;
@@ -23,21 +23,6 @@ export interface SelfInfo {
   readonly nodeMeta: Readonly<Record<string, string>>;
 }
 
-const EMPTY_DEFINITION: CheckDefinition = {
-  http: "",
-  tlsServerName: "",
-  tlsSkipVerify: false,
-  header: {},
-  method: "",
-  body: "",
-  tcp: "",
-  udp: "",
-  grpc: "",
-  grpcUseTls: false,
-  intervalNs: 0,
-  timeoutNs: 0,
-  deregisterCriticalServiceAfterNs: 0,
-};
 
 export const SERF_CHECK_ID = "serfHealth";
 export const SERF_CHECK_NAME = "Serf Health Status";
@@ -95,7 +80,7 @@ export function selfRegistration(s: SelfInfo): RegisterInput {
         intervalNs: 0,
         timeoutNs: 0,
         exposedPort: 0,
-        definition: EMPTY_DEFINITION,
+        definition: EMPTY_CHECK_DEFINITION,
       },
     ],
   };

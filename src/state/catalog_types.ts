@@ -77,6 +77,23 @@ export interface CheckDefinition {
   readonly deregisterCriticalServiceAfterNs: number;
 }
 
+/** A check with no definition (Consul's zero HealthCheckDefinition). */
+export const EMPTY_CHECK_DEFINITION: CheckDefinition = Object.freeze({
+  http: "",
+  tlsServerName: "",
+  tlsSkipVerify: false,
+  header: NIL_MAP,
+  method: "",
+  body: "",
+  tcp: "",
+  udp: "",
+  grpc: "",
+  grpcUseTls: false,
+  intervalNs: 0,
+  timeoutNs: 0,
+  deregisterCriticalServiceAfterNs: 0,
+});
+
 export interface CheckRow {
   readonly node: string;
   readonly checkId: string;

@@ -11,7 +11,7 @@
 
 import type { Backend } from "../../server/types.ts";
 import type { ApplyResult, Command } from "../../state/types.ts";
-import { NIL_MAP, type CheckDefinition as RowDefinition, type CheckInput, type CheckRow, type ServiceInput, type ServiceRow } from "../../state/catalog_types.ts";
+import { EMPTY_CHECK_DEFINITION, type CheckInput, type CheckRow, type ServiceInput, type ServiceRow } from "../../state/catalog_types.ts";
 import { CairnError } from "../../shared/errors.ts";
 import type { LocalState } from "./state.ts";
 import type { LocalCheck, LocalService } from "./types.ts";
@@ -29,21 +29,6 @@ export interface SyncTarget {
 const SERF_CHECK_ID = "serfHealth";
 const CONSUL_SERVICE_ID = "consul";
 
-const EMPTY_DEFINITION: RowDefinition = {
-  http: "",
-  tlsServerName: "",
-  tlsSkipVerify: false,
-  header: NIL_MAP,
-  method: "",
-  body: "",
-  tcp: "",
-  udp: "",
-  grpc: "",
-  grpcUseTls: false,
-  intervalNs: 0,
-  timeoutNs: 0,
-  deregisterCriticalServiceAfterNs: 0,
-};
 
 function sameMap(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
   const ka = Object.keys(a);
@@ -100,7 +85,7 @@ function serviceInput(s: LocalService): ServiceInput {
 }
 
 function checkInput(c: LocalCheck): CheckInput {
-  return { ...c, definition: EMPTY_DEFINITION };
+  return { ...c, definition: EMPTY_CHECK_DEFINITION };
 }
 
 function nodeInput(t: SyncTarget): Extract<Command, { type: "catalog-register" }>["req"]["node"] {
