@@ -25,3 +25,7 @@ export type { FanoutResult, FanoutRound, ParkedAround } from "./bq.ts";
 export { seedKeys } from "./seed.ts";
 export type { SeedOptions, SeedResult } from "./seed.ts";
 export { fdLimit } from "./limits.ts";
+export { dnsperf } from "./dnsperf.ts";
+export type { DnsperfOpts, DnsperfResult } from "./dnsperf.ts";
+export { discoveryScale, TARGET_DNS_P99_MS, TARGET_SCALE_RATIO } from "./discovery.ts";
+export type { DiscoveryOpts } from "./discovery.ts";

@@ -124,3 +124,50 @@ export interface FatalMsg {
   readonly type: "fatal";
   readonly message: string;
 }
+
+/** bench/lib/health-watchers-child: blocking health queries on one service. */
+export interface HealthWatchersSpec {
+  readonly host: string;
+  readonly port: number;
+  /** e.g. /v1/health/service/svc-0?passing */
+  readonly path: string;
+  readonly n: number;
+  readonly wait: string;
+  readonly settleMs: number;
+  readonly wakeTimeoutMs: number;
+}
+/** parent -> child: `count` sequential GETs of the path on one keep-alive socket */
+export interface HealthLatencyMsg {
+  readonly type: "latency";
+  readonly count: number;
+}
+export interface HealthLatencyDoneMsg {
+  readonly type: "latency-done";
+  /** ms, in order */
+  readonly samples: readonly number[];
+  readonly errors: number;
+  /** body size of the last reply */
+  readonly bytes: number;
+}
+/** parent -> child: PUT this /v1/catalog/register body once every watcher is parked */
+export interface HealthFireMsg {
+  readonly type: "fire";
+  readonly body: string;
+}
+export interface HealthParkedMsg {
+  readonly type: "parked";
+  readonly index: number;
+  readonly parkMs: number;
+  readonly early: number;
+  readonly errors: number;
+  readonly firstError: string;
+}
+export interface HealthFiredMsg {
+  readonly type: "fired";
+  /** from sending the PUT until the last watcher's answer */
+  readonly wakeAllMs: number;
+  readonly putMs: number;
+  readonly woken: number;
+  readonly ok: number;
+  readonly timedOut: boolean;
+}
