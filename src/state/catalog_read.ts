@@ -126,14 +126,9 @@ export function readServiceHealth(t: Tables, name: string, tags?: readonly strin
   const value: ServiceHealth[] = [];
   for (const s of all) {
     if (!hasTags(s, tags)) continue;
-    const nodeChecks: CheckRow[] = [];
-    const svcChecks: CheckRow[] = [];
-    const sid = lower(s.id);
-    for (const c of t.cat.checksOfNode(s.node)) {
-      if (c.serviceId === "") nodeChecks.push(c);
-      else if (lower(c.serviceId) === sid) svcChecks.push(c);
-    }
-    value.push({ node: nodeOf(t, s), service: s, checks: [...nodeChecks, ...svcChecks] });
+    const checks = t.cat.checksOfInstance(s.node, "");
+    for (const c of t.cat.checksOfInstance(s.node, s.id)) checks.push(c);
+    value.push({ node: nodeOf(t, s), service: s, checks });
   }
   return { index: maxIndexForService(t, name, all.length > 0, true), value };
 }

@@ -23,6 +23,7 @@ export const lower = (s: string): string => s.toLowerCase();
 export const nodeKey = (node: string): string => lower(node);
 export const serviceKey = (node: string, id: string): string => lower(node) + SEP + lower(id);
 export const checkKey = (node: string, id: string): string => lower(node) + SEP + lower(id);
+const nodeServiceCheckKey = (c: CheckRow): string => lower(c.node) + SEP + lower(c.serviceId) + SEP + lower(c.checkId);
 
 /** Named index of one service ("service.<name>"): its instances and their health. */
 export const serviceIndexName = (name: string): string => "service." + lower(name);
@@ -41,6 +42,8 @@ export class CatalogTables {
   checks = new BTree<CheckRow>();
   /** lower(service name) + SEP + check key, for checks with a service name. */
   checksByService = new BTree<CheckRow>();
+  /** lower(node) + SEP + lower(service ID, "" for node checks) + SEP + lower(check ID). */
+  checksByNodeService = new BTree<CheckRow>();
   /** Consul's named index entries. */
   named = new Map<string, number>();
 
@@ -82,12 +85,15 @@ export class CatalogTables {
     const prev = this.checks.set(key, row);
     if (prev !== undefined && prev.serviceName !== "") this.checksByService.delete(lower(prev.serviceName) + SEP + key);
     if (row.serviceName !== "") this.checksByService.set(lower(row.serviceName) + SEP + key, row);
+    if (prev !== undefined) this.checksByNodeService.delete(nodeServiceCheckKey(prev));
+    this.checksByNodeService.set(nodeServiceCheckKey(row), row);
     return prev;
   }
 
   deleteCheck(key: string): CheckRow | undefined {
     const prev = this.checks.delete(key);
     if (prev !== undefined && prev.serviceName !== "") this.checksByService.delete(lower(prev.serviceName) + SEP + key);
+    if (prev !== undefined) this.checksByNodeService.delete(nodeServiceCheckKey(prev));
     return prev;
   }
 
@@ -106,6 +112,16 @@ export class CatalogTables {
   checksOfNode(node: string): CheckRow[] {
     const out: CheckRow[] = [];
     this.checks.forEachPrefix(nodeKey(node) + SEP, (_k, r) => void out.push(r));
+    return out;
+  }
+
+  /**
+   * Checks of one service instance (serviceId) or of the node itself (serviceId ""),
+   * in check-ID order: O(log n + k), whatever else runs on the node.
+   */
+  checksOfInstance(node: string, serviceId: string): CheckRow[] {
+    const out: CheckRow[] = [];
+    this.checksByNodeService.forEachPrefix(nodeKey(node) + SEP + lower(serviceId) + SEP, (_k, r) => void out.push(r));
     return out;
   }
 
