@@ -244,3 +244,28 @@ export const SESSION_TTL_MIN_MS = 10_000;
 export const SESSION_TTL_MAX_MS = 24 * 3600_000;
 /** Sessions: most sessions the store accepts (create answers 500 beyond it). */
 export const MAX_SESSIONS = 1_000_000;
+
+/** RPC: largest frame body on the server port (bytes); a bigger length prefix closes the connection. */
+export const RPC_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** RPC: raft messages to one peer are packed into frames of about this many bytes of entry data. */
+export const RPC_RAFT_BATCH_BYTES = 2 * 1024 * 1024;
+/** RPC: calls in flight on one connection (either side); the next one is refused. */
+export const RPC_MAX_INFLIGHT_CALLS = 1024;
+/** RPC: bytes queued for writing on one connection before new calls are refused and casts dropped. */
+export const RPC_MAX_WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
+/** RPC: default per-call timeout (ms). */
+export const RPC_CALL_TIMEOUT_MS = 10_000;
+/** RPC: time allowed to establish a TCP connection to a peer (ms). */
+export const RPC_CONNECT_TIMEOUT_MS = 5_000;
+/** RPC: first reconnect back-off after a failed dial (ms); doubles per failure. */
+export const RPC_RECONNECT_MIN_MS = 50;
+/** RPC: longest reconnect back-off (ms). */
+export const RPC_RECONNECT_MAX_MS = 2_000;
+/** RPC: connections the server port accepts at once. */
+export const RPC_MAX_CONNECTIONS = 10_000;
+/** RPC: longest method name in a frame. */
+export const RPC_MAX_METHOD_LENGTH = 128;
+/** Raft driver: a write or read waits this many election timeouts for a leader before "No cluster leader". */
+export const RAFT_LEADER_WAIT_ELECTIONS = 3;
+/** Raft driver: pause between retries of a write the leader refused as not-leader (ms). */
+export const RAFT_FORWARD_RETRY_MS = 20;
