@@ -27,6 +27,16 @@ import { startLocalAgent, type LocalAgent, type LocalConfig } from "./local/inde
 import { isRegistered, selfRegistration, type SelfInfo } from "../server/self_register.ts";
 import { registerSessionTimers, SessionTimers } from "../server/session_timers.ts";
 import { parseGoDuration } from "./config/duration.ts";
+// ---- events, remote exec, watches, reload, monitor (imports)
+import type { ConfigTree } from "./config/tree.ts";
+import type { LogLevel } from "./log.ts";
+import { EventBus, REMOTE_EXEC_EVENT } from "./events.ts";
+import { RemoteExec } from "./remote_exec.ts";
+import { Reloader, type ReloadLoad } from "./reload.ts";
+import type { MonitorHub } from "./monitor.ts";
+import { AgentClient, parseConfigWatches, parseEndpoint, WatchManager, type AgentEndpoint } from "../watch/index.ts";
+import type { AgentOps } from "../http/agent_ops.ts";
+// ---- end events, remote exec, watches, reload, monitor (imports)
 
 export interface AgentOptions {
   readonly nodeName: string;
@@ -55,6 +65,18 @@ export interface AgentOptions {
   readonly connect?: { readonly enabled: boolean; readonly caProvider: string; readonly caConfig: Readonly<Record<string, unknown>> };
   /** Service/check definitions and check settings for the local agent (src/agent/local); absent = none. */
   readonly local?: LocalConfig;
+  // ---- events, remote exec, watches, reload, monitor (options)
+  /** Consul's disable_remote_exec (default true). */
+  readonly disableRemoteExec?: boolean;
+  /** Config `watches` entries. */
+  readonly watches?: readonly ConfigTree[];
+  /** The running log level (what reload compares against). */
+  readonly logLevel?: LogLevel;
+  /** Re-reads the config the agent was started with (reload). */
+  readonly reloadLoad?: ReloadLoad;
+  /** Log fan-out for /v1/agent/monitor. */
+  readonly monitor?: MonitorHub;
+  // ---- end events, remote exec, watches, reload, monitor (options)
 }
 
 export type HttpListener =
@@ -66,6 +88,11 @@ export interface RunningAgent {
   readonly http: readonly HttpServer[];
   readonly view: AgentView;
   shutdown(): Promise<void>;
+  // ---- events, remote exec, watches, reload, monitor (handle)
+  /** Re-read and apply the config (SIGHUP); rejects with the reason, changing nothing. */
+  reload?(): Promise<void>;
+  readonly events?: EventBus;
+  // ---- end events, remote exec, watches, reload, monitor (handle)
 }
 
 /** The node ID: configured, else persisted in data_dir/node-id, else random (dev). */
@@ -85,6 +112,13 @@ export function resolveNodeId(opts: Pick<AgentOptions, "nodeId" | "dataDir">): s
 
 export async function startAgent(opts: AgentOptions, logger: Logger): Promise<RunningAgent> {
   const log = logger.named("agent");
+  // ---- watches are validated before anything starts (Consul refuses to start with a bad one)
+  if ((opts.watches ?? []).length > 0) {
+    const pw = parseConfigWatches(opts.watches ?? []);
+    if (!pw.ok) throw new Error(pw.error);
+    if (opts.httpListeners.length === 0) throw new Error("watch plans require an HTTP or HTTPS endpoint");
+  }
+  // ---- end watches validation
   if (opts.dataDir !== undefined) mkdirSync(opts.dataDir, { recursive: true });
   const nodeId = resolveNodeId(opts);
   const advertise = `${opts.advertiseAddr}:${opts.serverPort > 0 ? opts.serverPort : 8300}`;
@@ -229,6 +263,29 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
   }
   // ---- end local services and checks
 
+  // ---- events, remote exec, watches, reload, monitor (assembly)
+  const events = new EventBus({
+    nodeName: opts.nodeName,
+    services: () => local.services(),
+    newId: randomUUID,
+    log: logger.named("agent"),
+  });
+  let selfEndpoint: AgentEndpoint | undefined;
+  const selfClient = (): AgentClient | undefined => (selfEndpoint === undefined ? undefined : new AgentClient({ endpoint: selfEndpoint }));
+  const rexec = new RemoteExec({ nodeName: opts.nodeName, client: selfClient, log: logger.named("agent") });
+  if (opts.disableRemoteExec === false) events.onInternal(REMOTE_EXEC_EVENT, (e) => rexec.handle(e));
+  const watchManager = new WatchManager({ endpoint: () => selfEndpoint, log: logger.named("agent.watch") });
+  let reloader: Reloader | undefined;
+  const ops: AgentOps = {
+    events,
+    monitor: opts.monitor,
+    reload:
+      opts.reloadLoad === undefined
+        ? undefined
+        : () => (reloader === undefined ? Promise.reject(new Error("agent is starting")) : reloader.reload()),
+  };
+  // ---- end events, remote exec, watches, reload, monitor (assembly)
+
   const http: HttpServer[] = [];
   try {
     for (const l of opts.httpListeners) {
@@ -244,6 +301,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
         log: logger.named("agent.http"),
         connect,
         local,
+        ops, // events, reload, monitor
       });
       http.push(srv);
       if (l.kind === "unix" && l.perms !== undefined) applySocketPerms(l.path, l.perms);
@@ -257,10 +315,46 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     throw e;
   }
 
+  // ---- events, remote exec, watches, reload, monitor (start)
+  const firstHttp = opts.httpListeners[0];
+  if (firstHttp !== undefined && http[0] !== undefined) {
+    if (firstHttp.kind === "unix") selfEndpoint = { kind: "unix", socketPath: firstHttp.path };
+    else {
+      const host = firstHttp.host === "0.0.0.0" || firstHttp.host === "" ? "127.0.0.1" : firstHttp.host === "::" ? "::1" : firstHttp.host;
+      selfEndpoint = parseEndpoint(host.includes(":") ? `[${host}]:${http[0].port}` : `${host}:${http[0].port}`);
+    }
+  }
+  watchManager.replace(opts.watches ?? []);
+  if (opts.reloadLoad !== undefined) {
+    reloader = new Reloader(
+      {
+        logLevel: opts.logLevel ?? "info",
+        services: opts.local?.services ?? [],
+        checks: opts.local?.checks ?? [],
+        watches: opts.watches ?? [],
+      },
+      {
+        load: opts.reloadLoad,
+        setLogLevel: (level) => logger.setLevel(level),
+        local,
+        watches: watchManager,
+        log: logger.named("agent"),
+      },
+    );
+  }
+  const stopExtras = (): void => {
+    opts.monitor?.close();
+    events.close();
+    watchManager.stop();
+    rexec.stop();
+  };
+  // ---- end events, remote exec, watches, reload, monitor (start)
+
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
       log("info", "Requesting shutdown");
+      stopExtras(); // events, remote exec, watches, monitor
       await Promise.all(http.map((h) => h.close()));
       await local.close();
       await connect?.stop();
@@ -270,5 +364,5 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     })();
     return stopping;
   };
-  return { server, http, view, shutdown };
+  return { server, http, view, shutdown, events, reload: ops.reload };
 }

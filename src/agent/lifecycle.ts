@@ -17,6 +17,10 @@ import { startAgent, resolveNodeId, type AgentOptions, type HttpListener, type R
 import { versionInfo } from "../shared/version.ts";
 import { isDeno } from "../platform/runtime.ts";
 import { startDnsFromConfig, type DnsServer } from "../dns/index.ts";
+// ---- reload and monitor (imports)
+import { MonitorHub, monitoredLogger } from "./monitor.ts";
+import type { ReloadLoad } from "./reload.ts";
+// ---- end reload and monitor (imports)
 
 /** The address to advertise: configured, else the bind address, else the first private IPv4. */
 export function pickAdvertiseAddr(cfg: RuntimeConfig): string {
@@ -77,6 +81,11 @@ export function agentOptions(cfg: RuntimeConfig): AgentOptions {
       checkUpdateIntervalMs: cfg.checkUpdateIntervalMs,
       nodeMeta: cfg.nodeMeta,
     },
+    // ---- events, remote exec, watches, reload
+    disableRemoteExec: cfg.disableRemoteExec,
+    watches: cfg.watches,
+    logLevel: cfg.logLevel,
+    // ---- end events, remote exec, watches, reload
   };
 }
 
@@ -147,11 +156,18 @@ function banner(cfg: RuntimeConfig, nodeId: string, advertise: string): string {
   );
 }
 
-export async function runAgent(cfg: RuntimeConfig): Promise<number> {
-  const logger: Logger = createLogger({ level: cfg.logLevel, json: cfg.logJson });
+/**
+ * Runs the agent until a signal stops it. `reloadLoad` re-reads the config the agent was
+ * started with (the same flags, files and directories); without it reload is refused.
+ */
+export async function runAgent(cfg: RuntimeConfig, reloadLoad?: ReloadLoad): Promise<number> {
+  // ---- reload and monitor: the logger feeds /v1/agent/monitor readers too
+  const monitor = new MonitorHub();
+  const logger: Logger = monitoredLogger(createLogger({ level: cfg.logLevel, json: cfg.logJson }), monitor);
+  // ---- end reload and monitor
   const log = logger.named("agent");
   for (const w of cfg.warnings) log("warn", w);
-  let opts = agentOptions(cfg);
+  let opts = { ...agentOptions(cfg), monitor, reloadLoad };
   let agent: RunningAgent;
   try {
     opts = { ...opts, nodeId: resolveNodeId(opts) };
@@ -219,6 +235,20 @@ export async function runAgent(cfg: RuntimeConfig): Promise<number> {
     };
     process.on("SIGINT", () => onSignal("interrupt"));
     process.on("SIGTERM", () => onSignal("terminated"));
-    if (!isDeno) process.on("SIGHUP", () => log("info", "Caught signal: hangup (reload is not supported yet)"));
+    // ---- reload: SIGHUP re-reads the config (errors are logged; the running config stays)
+    const onHup = (): void => {
+      log("info", "Caught signal: hangup");
+      if (agent.reload === undefined) {
+        log("warn", "config reload is not available");
+        return;
+      }
+      agent.reload().catch(() => undefined); // the reloader logs the reason
+    };
+    try {
+      process.on("SIGHUP", onHup);
+    } catch {
+      // SIGHUP is not available on this platform
+    }
+    // ---- end reload
   });
 }

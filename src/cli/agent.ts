@@ -22,7 +22,7 @@ Usage: ${prog} agent [options]
 `;
 }
 
-type RunAgent = (cfg: RuntimeConfig) => Promise<number>;
+type RunAgent = (cfg: RuntimeConfig, reload?: () => ReturnType<typeof loadConfig>) => Promise<number>;
 
 /** Loads src/agent/lifecycle.ts lazily (a literal specifier, so bundlers include it). */
 async function loadRuntime(): Promise<RunAgent | string> {
@@ -59,6 +59,7 @@ export const agentCommand: Command = {
       error(io, `==> ${run}`);
       return EXIT_ERROR;
     }
-    return run(result.config);
+    const loadOpts = opts.options;
+    return run(result.config, () => loadConfig(loadOpts, hostDeps())); // reload re-reads the same flags and paths
   },
 };

@@ -87,6 +87,31 @@ export const COMMANDS: CommandTable = {
     synopsis: "Controls node or service maintenance mode",
     load: async () => (await import("./maint.ts")).maintCommand,
   },
+  // watch, exec, event, info, reload, monitor (cli/watch.ts, exec.ts, event.ts, info.ts, reload.ts, monitor.ts)
+  watch: {
+    synopsis: "Watch for changes in Consul",
+    load: async () => (await import("./watch.ts")).watchCommand,
+  },
+  exec: {
+    synopsis: "Executes a command on Consul nodes",
+    load: async () => (await import("./exec.ts")).execCommand,
+  },
+  event: {
+    synopsis: "Fire a new event",
+    load: async () => (await import("./event.ts")).eventCommand,
+  },
+  info: {
+    synopsis: "Provides debugging information for operators.",
+    load: async () => (await import("./info.ts")).infoCommand,
+  },
+  reload: {
+    synopsis: "Triggers the agent to reload configuration files",
+    load: async () => (await import("./reload.ts")).reloadCommand,
+  },
+  monitor: {
+    synopsis: "Stream logs from a Consul agent",
+    load: async () => (await import("./monitor.ts")).monitorCommand,
+  },
   connect: {
     synopsis: "Interact with Consul Connect",
     load: async () => (await import("./connect.ts")).connectCommand,

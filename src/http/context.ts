@@ -12,6 +12,7 @@ import type { BlockingEngine } from "./blocking.ts";
 import type { ConnectHttp } from "./connect.ts";
 import type { Query } from "./query.ts";
 import type { Reply } from "./respond.ts";
+import type { AgentOps } from "./agent_ops.ts";
 
 export type BodyResult =
   | { readonly ok: true; readonly data: Buffer }
@@ -52,6 +53,8 @@ export interface Env {
   readonly connect?: ConnectHttp | undefined;
   /** The agent's own services and checks (absent in tests that do not need them). */
   readonly local?: LocalAgentApi | undefined;
+  /** Events, reload and monitor of the running agent (agent_ops.ts; absent in tests that do not need them). */
+  readonly ops?: AgentOps | undefined;
 }
 
 export type Handler = (ctx: RequestCtx, env: Env) => Promise<Reply | undefined> | Reply | undefined;

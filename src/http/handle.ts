@@ -106,6 +106,11 @@ export function makeHandler(cfg: HandleConfig): ExchangeHandler {
 
   const send = (ex: Exchange, reply: Reply, pretty: boolean, gzip: boolean): void => {
     const r = renderReply(reply, writeOpts[(pretty ? 2 : 0) + (gzip ? 1 : 0)] as WriteOpts);
+    if (r.stream !== undefined) {
+      const w = ex.stream(r.status, r.headers, r.close);
+      if (w !== undefined) r.stream(w);
+      return;
+    }
     ex.reply(r.status, r.headers, r.body, r.close);
   };
 

@@ -17,6 +17,7 @@
 import { gzipSync } from "node:zlib";
 import { type CairnError, type ErrorKind, unreachable } from "../shared/errors.ts";
 import { indentJson } from "./json.ts";
+import type { StreamWriter } from "./wire/types.ts";
 
 /** A JSON body rendered once; variants are derived lazily and kept. */
 export class Rendered {
@@ -47,7 +48,12 @@ export class Rendered {
 export type Body =
   | { readonly kind: "none" }
   | { readonly kind: "json"; readonly r: Rendered }
-  | { readonly kind: "text"; readonly data: Buffer; readonly contentType: string };
+  | { readonly kind: "text"; readonly data: Buffer; readonly contentType: string }
+  /**
+   * A streamed body (e.g. /v1/agent/monitor): `start` gets the writer once the head is
+   * sent and owns it until it calls end() or the client leaves (never gzipped).
+   */
+  | { readonly kind: "stream"; readonly contentType: string; readonly start: (w: StreamWriter) => void };
 
 export interface Reply {
   readonly status: number;
@@ -137,6 +143,8 @@ export interface WireReply {
   readonly body: Buffer | undefined;
   /** Close the connection after this response (Connection: close). */
   readonly close: boolean;
+  /** A streamed body: send the head with Exchange.stream and hand the writer to this. */
+  readonly stream?: (w: StreamWriter) => void;
 }
 
 const lowerNames = new Map<string, string>();
@@ -179,6 +187,7 @@ export function renderReply(reply: Reply, o: WriteOpts): WireReply {
   }
   for (const k in reply.headers) setHeader(out, lower, k, reply.headers[k] as string);
   let data: Buffer | undefined;
+  let stream: ((w: StreamWriter) => void) | undefined;
   const b = reply.body;
   switch (b.kind) {
     case "none":
@@ -198,8 +207,13 @@ export function renderReply(reply: Reply, o: WriteOpts): WireReply {
         setHeader(out, lower, "Content-Encoding", "gzip");
       } else data = b.data;
       break;
+    case "stream":
+      if (!("Content-Type" in reply.headers)) setHeader(out, lower, "Content-Type", b.contentType);
+      stream = b.start;
+      break;
     default:
       unreachable(b);
   }
+  if (stream !== undefined) return { status: reply.status, headers: out, body: undefined, close: reply.close === true, stream };
   return { status: reply.status, headers: out, body: data, close: reply.close === true };
 }

@@ -45,6 +45,10 @@ import {
 } from "./catalog.ts";
 import { healthChecks, healthNode, healthService, healthState } from "./health.ts";
 import type { LocalAgentApi } from "../agent/local/types.ts";
+import type { AgentOps } from "./agent_ops.ts";
+import { eventFire, eventList } from "./event.ts";
+import { agentReload } from "./agent_reload.ts";
+import { agentMonitor } from "./agent_monitor.ts";
 import {
   agentHealthById,
   agentHealthByName,
@@ -99,6 +103,8 @@ export interface HttpServerOptions {
   readonly connect?: ConnectHttp | undefined;
   /** The agent's local services and checks (/v1/agent/service*, /v1/agent/check*). */
   readonly local?: LocalAgentApi | undefined;
+  /** Events, reload and monitor (/v1/event/*, /v1/agent/reload, /v1/agent/monitor). */
+  readonly ops?: AgentOps | undefined;
 }
 
 export interface HttpStats {
@@ -167,6 +173,11 @@ export const ROUTES: readonly Route[] = [
   { pattern: "/v1/session/info/", methods: ["GET"], handler: sessionInfo },
   { pattern: "/v1/session/node/", methods: ["GET"], handler: sessionNode },
   { pattern: "/v1/session/list", methods: ["GET"], handler: sessionList },
+  // events, reload, monitor (event.ts, agent_reload.ts, agent_monitor.ts)
+  { pattern: "/v1/event/fire/", methods: ["PUT"], handler: eventFire },
+  { pattern: "/v1/event/list", methods: ["GET"], handler: eventList },
+  { pattern: "/v1/agent/reload", methods: ["PUT"], handler: agentReload },
+  { pattern: "/v1/agent/monitor", methods: ["GET"], handler: agentMonitor },
 ];
 
 /** Go's http.CanonicalHeaderKey. */
@@ -192,6 +203,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     now: deps.now,
     connect: opts.connect,
     local: opts.local,
+    ops: opts.ops,
   };
   const router = new Router(ROUTES);
   const common: Record<string, string> = {};

@@ -269,3 +269,34 @@ export const RPC_MAX_METHOD_LENGTH = 128;
 export const RAFT_LEADER_WAIT_ELECTIONS = 3;
 /** Raft driver: pause between retries of a write the leader refused as not-leader (ms). */
 export const RAFT_FORWARD_RETRY_MS = 20;
+
+/** Events: user events kept by an agent for /v1/event/list (Consul's eventBuf of 256). */
+export const EVENT_BUFFER_SIZE = 256;
+/** Events: most bytes of name + payload in one user event (serf's UserEventSizeLimit default). */
+export const EVENT_MAX_SIZE_BYTES = 512;
+/** Events: /v1/event/list blocking waits at most this long (Consul's maxQueryTime, ms). */
+export const EVENT_LIST_MAX_WAIT_MS = 600_000;
+/** Events: most /v1/event/list requests parked at once. */
+export const EVENT_MAX_WAITERS = 10_000;
+/** Monitor: lines buffered per /v1/agent/monitor reader; more are dropped while it is slow. */
+export const MONITOR_BUFFER_LINES = 512;
+/** Monitor: most concurrent monitor readers. */
+export const MONITOR_MAX_SUBSCRIBERS = 64;
+/** Watches: first retry after a failed query (ms); the n-th is n^2 times this (api/watch retryInterval). */
+export const WATCH_RETRY_BASE_MS = 5_000;
+/** Watches: longest back-off between failed queries (ms) (api/watch maxBackoffTime). */
+export const WATCH_RETRY_MAX_MS = 180_000;
+/** Watches: after an index went backwards twice in a row, wait at least this long before asking again (ms). */
+export const WATCH_RESET_MIN_INTERVAL_MS = 1_000;
+/** Watches: blocking wait asked of the agent per query (ms). */
+export const WATCH_BLOCK_WAIT_MS = 5 * 60_000;
+/** Watches: an HTTP handler's default timeout (ms) (Consul's 10 s). */
+export const WATCH_HTTP_HANDLER_TIMEOUT_MS = 10_000;
+/** Watches: most bytes of a script handler's output kept for the log. */
+export const WATCH_HANDLER_OUTPUT_BYTES = 4096;
+/** Remote exec: output chunk size uploaded per KV key (Consul's remoteExecOutputSize). */
+export const REXEC_OUTPUT_CHUNK_BYTES = 4096;
+/** Remote exec: upload a partial chunk after this much output silence (ms). */
+export const REXEC_OUTPUT_IDLE_MS = 500;
+/** Remote exec: sessions the CLI creates have this TTL (Consul's rExecTTL). */
+export const REXEC_SESSION_TTL = "15s";

@@ -20,8 +20,8 @@ import {
   HTTP_WRITE_HIGH_WATER,
 } from "../../shared/limits.ts";
 import { type HeaderMap, type ParserSink, type RequestHead, RequestParser } from "./parser.ts";
-import { type ConnMode, type Out, type ResponseCache, statusLine } from "./response.ts";
-import type { Exchange, ExchangeHandler, TransportOptions } from "./types.ts";
+import { type ConnMode, type Out, type ResponseCache, statusLine, streamHead, unsafeHeaders } from "./response.ts";
+import type { Exchange, ExchangeHandler, StreamWriter, TransportOptions } from "./types.ts";
 
 /** What a connection needs from its server. */
 export interface ConnHost {
@@ -40,6 +40,18 @@ const PAUSE_WRITE = 4;
 
 const EMPTY_BODY: BodyResult = { ok: true, data: Buffer.alloc(0) };
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
+const CRLF = Buffer.from("\r\n", "latin1");
+const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
+
+/** A streamed response: its head and body bytes wait until the request heads the queue. */
+interface StreamState {
+  readonly head: Buffer;
+  readonly chunked: boolean;
+  started: boolean;
+  ended: boolean;
+  pending: Buffer[];
+  drain: (() => void)[];
+}
 
 
 interface Reader {
@@ -72,6 +84,8 @@ export class WireRequest implements Exchange {
   replied = false;
   out: Out | undefined;
   outClose = false;
+  /** Set when the reply is a stream (see Conn.startStream). */
+  streaming: StreamState | undefined;
 
   constructor(conn: Conn, h: RequestHead) {
     this.conn = conn;
@@ -119,6 +133,10 @@ export class WireRequest implements Exchange {
     this.conn.respond(this, status, headers, body, close);
   }
 
+  stream(status: number, headers: readonly string[], close: boolean): StreamWriter | undefined {
+    return this.conn.startStream(this, status, headers, close);
+  }
+
   private take(): Buffer {
     const c = this.chunks;
     this.chunks = [];
@@ -160,7 +178,7 @@ export class WireRequest implements Exchange {
 
   /** The client left before this request was answered. */
   abort(): void {
-    if (this.abortedFlag || this.replied) return;
+    if (this.abortedFlag || (this.replied && (this.streaming === undefined || this.streaming.ended))) return;
     this.abortedFlag = true;
     const rd = this.reader;
     if (rd !== undefined) {
@@ -223,7 +241,13 @@ export class Conn implements ParserSink {
     socket.on("error", () => {
       /* 'close' follows */
     });
-    socket.on("drain", () => this.guard(() => this.unpause(PAUSE_WRITE)));
+    socket.on("drain", () =>
+      this.guard(() => {
+        this.unpause(PAUSE_WRITE);
+        const s = this.queue[0]?.streaming;
+        if (s !== undefined && s.drain.length > 0) for (const cb of s.drain.splice(0)) cb();
+      }),
+    );
   }
 
   log(level: "warn" | "error", msg: string): void {
@@ -490,6 +514,59 @@ export class Conn implements ParserSink {
     if (keep) this.unpause(PAUSE_BODY); // a discarded body is read on
   }
 
+  /** Start a streamed response for `r` (see Exchange.stream). */
+  startStream(r: WireRequest, status: number, headers: readonly string[], close: boolean): StreamWriter | undefined {
+    if (r.replied || r.aborted || this.closed || unsafeHeaders(headers)) return undefined;
+    r.replied = true;
+    const chunked = r.minor >= 1;
+    let keep = chunked && r.keepAlive && !close && !this.host.closing && !this.ending;
+    if (!r.bodyDone) {
+      if ((r.expectContinue && !r.continueSent) || r.chunked || r.contentLength - r.bodySize > HTTP_MAX_DISCARD_BYTES) {
+        keep = false;
+      } else r.discard();
+    }
+    const mode: ConnMode = keep ? "default" : "close";
+    const s: StreamState = {
+      head: Buffer.from(streamHead(status, headers, chunked, mode, Date.now()), "latin1"),
+      chunked,
+      started: false,
+      ended: false,
+      pending: [],
+      drain: [],
+    };
+    r.streaming = s;
+    r.outClose = !keep;
+    if (this.queue[0] === r) this.flush();
+    const isClosed = (): boolean => s.ended || r.aborted || this.closed;
+    const send = (b: Buffer): void => {
+      if (s.started) {
+        this.write(b);
+        if (this.socket.writableLength > HTTP_WRITE_HIGH_WATER) this.pause(PAUSE_WRITE);
+      } else s.pending.push(b);
+    };
+    return {
+      write: (data: Buffer): boolean => {
+        if (isClosed()) return false;
+        if (data.length > 0) send(chunked ? Buffer.concat([Buffer.from(data.length.toString(16) + "\r\n", "latin1"), data, CRLF]) : data);
+        return this.socket.writableLength <= HTTP_WRITE_HIGH_WATER;
+      },
+      onDrain: (cb: () => void): void => {
+        if (isClosed() || this.socket.writableLength <= HTTP_WRITE_HIGH_WATER) cb();
+        else s.drain.push(cb);
+      },
+      end: (): void => {
+        if (isClosed()) return;
+        s.ended = true;
+        if (chunked) send(LAST_CHUNK);
+        s.drain = [];
+        if (this.queue[0] === r) this.guard(() => this.flush());
+      },
+      get closed(): boolean {
+        return isClosed();
+      },
+    };
+  }
+
   private write(out: Out): void {
     if (this.closed) return;
     try {
@@ -512,11 +589,24 @@ export class Conn implements ParserSink {
     let n = 0;
     while (q.length > 0 && !this.closed) {
       const r = q[0] as WireRequest;
-      const out = r.out;
-      if (out === undefined) break;
-      q.shift();
-      r.out = undefined;
-      this.write(out);
+      const st = r.streaming;
+      if (st !== undefined) {
+        // A stream holds the head of the queue until it ends.
+        if (!st.started) {
+          st.started = true;
+          this.write(st.head);
+        }
+        for (const b of st.pending.splice(0)) this.write(b);
+        if (!st.ended) break;
+        q.shift();
+        r.streaming = undefined;
+      } else {
+        const out = r.out;
+        if (out === undefined) break;
+        q.shift();
+        r.out = undefined;
+        this.write(out);
+      }
       this.host.requestDone();
       n++;
       if (r.outClose) {

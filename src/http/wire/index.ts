@@ -11,7 +11,7 @@ import { createNodeTransport } from "./node.ts";
 import { createWireTransport } from "./server.ts";
 import type { ExchangeHandler, Transport, TransportOptions } from "./types.ts";
 
-export type { Exchange, ExchangeHandler, ListenAddress, ListenArg, Transport, TransportOptions } from "./types.ts";
+export type { Exchange, ExchangeHandler, ListenAddress, ListenArg, StreamWriter, Transport, TransportOptions } from "./types.ts";
 export type { HeaderMap } from "./parser.ts";
 
 export type TransportKind = "wire" | "node";

@@ -12,7 +12,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { BodyResult } from "../context.ts";
 import type { HeaderMap } from "./parser.ts";
-import type { Exchange, ExchangeHandler, ListenAddress, ListenArg, Transport, TransportOptions } from "./types.ts";
+import type { Exchange, ExchangeHandler, ListenAddress, ListenArg, StreamWriter, Transport, TransportOptions } from "./types.ts";
 
 const EMPTY_BODY: BodyResult = { ok: true, data: Buffer.alloc(0) };
 
@@ -131,6 +131,45 @@ class NodeExchange implements Exchange {
     } catch {
       // The socket went away between the check and the write, or a header was invalid.
     }
+  }
+
+  stream(status: number, headers: readonly string[], close: boolean): StreamWriter | undefined {
+    const res = this.res;
+    if (res.headersSent || res.writableEnded || res.destroyed || this.abortedFlag) return undefined;
+    try {
+      for (let i = 0; i + 1 < headers.length; i += 2) res.setHeader(headers[i] as string, headers[i + 1] as string);
+      if (close || this.t.closing) res.setHeader("Connection", "close");
+      res.statusCode = status;
+      res.flushHeaders();
+    } catch {
+      return undefined;
+    }
+    const closed = (): boolean => res.writableEnded || res.destroyed || this.abortedFlag;
+    return {
+      write: (data: Buffer): boolean => {
+        if (closed()) return false;
+        try {
+          return res.write(data);
+        } catch {
+          return false;
+        }
+      },
+      onDrain: (cb: () => void): void => {
+        if (closed() || !res.writableNeedDrain) cb();
+        else res.once("drain", cb);
+      },
+      end: (): void => {
+        if (closed()) return;
+        try {
+          res.end();
+        } catch {
+          /* gone */
+        }
+      },
+      get closed(): boolean {
+        return closed();
+      },
+    };
   }
 }
 

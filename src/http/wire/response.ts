@@ -92,6 +92,17 @@ export function responseHead(
   return h + "\r\n";
 }
 
+/** The head of a streamed response: no Content-Length; chunked framing when `chunked`. */
+export function streamHead(status: number, headers: readonly string[], chunked: boolean, mode: ConnMode, nowMs: number): string {
+  let h = statusLine(status);
+  for (let i = 0; i + 1 < headers.length; i += 2) h += headers[i] + ": " + headers[i + 1] + "\r\n";
+  h += dateLine(nowMs);
+  if (chunked) h += "Transfer-Encoding: chunked\r\n";
+  if (mode === "close") h += "Connection: close\r\n";
+  else if (mode === "keep-alive") h += "Connection: keep-alive\r\n";
+  return h + "\r\n";
+}
+
 /** Whether a header value could split the head (CR, LF or NUL). */
 export function unsafeHeaders(headers: readonly string[]): boolean {
   for (let i = 0; i < headers.length; i++) {

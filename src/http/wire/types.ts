@@ -30,6 +30,25 @@ export interface Exchange {
    * left. `body` may be shared between responses and is never modified.
    */
   reply(status: number, headers: readonly string[], body: Buffer | undefined, close: boolean): void;
+  /**
+   * Start a streamed response (chunked on HTTP/1.1, until close on HTTP/1.0): headers as
+   * for reply(), no Content-Length. Undefined once replied or when the client left. The
+   * request stays in flight until the writer's end(); a client that leaves runs the
+   * abort hooks.
+   */
+  stream(status: number, headers: readonly string[], close: boolean): StreamWriter | undefined;
+}
+
+/** The body side of a streamed response. */
+export interface StreamWriter {
+  /** Queue bytes; false when the transport holds more than its high-water mark (wait for onDrain). */
+  write(data: Buffer): boolean;
+  /** Run cb once when the held bytes drained (at once when nothing is held). */
+  onDrain(cb: () => void): void;
+  /** Finish the response (no-op when finished or the client left). */
+  end(): void;
+  /** The response finished or the client left. */
+  readonly closed: boolean;
 }
 
 export type ExchangeHandler = (ex: Exchange) => void;
