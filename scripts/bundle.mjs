@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = path.join(root, "dist", "run");
-const WORKERS = ["wal_worker", "checks_worker"];
+const WORKERS = ["wal_worker", "checks_worker", "gossip_worker"];
 
 function newestMtime(dir) {
   let m = 0;

@@ -1,9 +1,11 @@
 /**
  * gossip: the public face of cairn's memberlist/serf-compatible gossip layer: the wire
  * codec (msgpack as go-msgpack writes it, message types, compound, CRC, LZW, labels,
- * AES-GCM, TCP stream messages) and the pure SWIM + Lifeguard core.
+ * AES-GCM, TCP stream messages), the pure SWIM + Lifeguard core, the pure serf layer,
+ * and startGossip (a pool on real sockets, normally inside the supervised gossip worker).
  *
- * Must never: export socket or timer code (drivers live elsewhere).
+ * Must never: export the driver's internals (only startGossip, its handle and its types
+ * leave this folder), or be imported by the gossip worker (it imports the driver directly).
  */
 
 export * from "./msgpack.ts";
@@ -37,3 +39,9 @@ export { Suspicion, remainingSuspicionMs } from "./suspicion.ts";
 export { Awareness } from "./awareness.ts";
 export { BroadcastQueue } from "./queue.ts";
 export type { Broadcast } from "./queue.ts";
+export { startGossip } from "./supervisor.ts";
+export type { StartGossipOptions } from "./supervisor.ts";
+export { GossipDriver } from "./driver.ts";
+export type { GossipHandle, GossipOptions, GossipProfile, QueryOptions, QueryResult } from "./driver_types.ts";
+export * as serf from "./serf/index.ts";
+export type { MemberEvent, MemberEventType, MemberStatus, SerfMember, UserEvent } from "./serf/index.ts";

@@ -216,6 +216,37 @@ export const GOSSIP_MAX_QUEUED_BROADCASTS = 4096;
 export const GOSSIP_MAX_PENDING_ACKS = 4096;
 /** Gossip: the awareness (Lifeguard health) score ranges over [0, this - 1] (AwarenessMaxMultiplier). */
 export const GOSSIP_AWARENESS_MAX_MULTIPLIER = 8;
+/** Gossip driver: how often the SWIM core is ticked on the real clock (ms). */
+export const GOSSIP_DRIVER_TICK_MS = 10;
+/** Gossip driver: inbound push/pulls handled at once; more get an err reply (memberlist's maxPushPullRequests). */
+export const GOSSIP_MAX_CONCURRENT_PUSH_PULLS = 128;
+/** Gossip driver: open inbound gossip TCP connections; more are closed at once. */
+export const GOSSIP_MAX_INBOUND_STREAMS = 512;
+/** Gossip driver: UDP receive buffer size requested from the OS (memberlist udpRecvBufSize). */
+export const GOSSIP_UDP_RECV_BUFFER_BYTES = 2 * 1024 * 1024;
+/** Gossip driver: how long a leave waits for its broadcasts to go out (serf BroadcastTimeout, ms). */
+export const GOSSIP_LEAVE_BROADCAST_TIMEOUT_MS = 5_000;
+/** Serf: user event name + payload limit (serf UserEventSizeLimit default). */
+export const SERF_USER_EVENT_SIZE_LIMIT = 512;
+/** Serf: hard cap on an encoded user event message (serf's UserEventSizeLimit ceiling). */
+export const SERF_MAX_USER_EVENT_BYTES = 9 * 1024;
+/** Serf: slots in the user event and query de-duplication ring buffers (EventBuffer, QueryBuffer). */
+export const SERF_EVENT_BUFFER_SLOTS = 512;
+/** Serf: query payload + header limit (QuerySizeLimit) and response limit (QueryResponseSizeLimit). */
+export const SERF_QUERY_SIZE_LIMIT = 1024;
+export const SERF_QUERY_RESPONSE_SIZE_LIMIT = 1024;
+/** Serf: most outstanding queries this node waits on at once. */
+export const SERF_MAX_PENDING_QUERIES = 1024;
+/** Serf: join/leave intents kept for names not yet seen by memberlist (and how long, ms). */
+export const SERF_MAX_RECENT_INTENTS = 16_384;
+export const SERF_RECENT_INTENT_TIMEOUT_MS = 5 * 60_000;
+/** Serf: user events held for coalescing at once (distinct names). */
+export const SERF_MAX_COALESCED_EVENTS = 4096;
+/** Gossip worker: heartbeat period and how long an unanswered heartbeat may stay out before a restart (ms). */
+export const GOSSIP_WORKER_HEARTBEAT_MS = 1_000;
+export const GOSSIP_WORKER_HEARTBEAT_TIMEOUT_MS = 5_000;
+/** Gossip worker: restarts in a row without a healthy heartbeat before the supervisor gives up. */
+export const GOSSIP_WORKER_MAX_RESTARTS = 10;
 
 /** Raft: most entries in one AppendEntries message (hashicorp/raft MaxAppendEntries). */
 export const RAFT_MAX_APPEND_ENTRIES = 64;

@@ -1,0 +1,35 @@
+/**
+ * gossip/serf: the public face of cairn's serf layer (members with tags and status,
+ * intents, user events, queries, reaping) and its wire messages.
+ *
+ * Must never: export socket or timer code (the driver runs it).
+ */
+
+export { SerfCore, defaultSerfConfig } from "./core.ts";
+export type {
+  IncomingQuery,
+  MemberEvent,
+  MemberEventType,
+  MemberStatus,
+  QueryParams,
+  SerfConfig,
+  SerfEffect,
+  SerfMember,
+  UserEvent,
+} from "./core.ts";
+export { LamportClock } from "./clock.ts";
+export {
+  decodeFilter,
+  decodePushPull,
+  decodeSerfMessage,
+  decodeTags,
+  encodeFilter,
+  encodePushPull,
+  encodeSerfMessage,
+  encodeTags,
+  QUERY_FLAG_ACK,
+  QUERY_FLAG_NO_BROADCAST,
+  SERF_MSG,
+  TAG_MAGIC,
+} from "./messages.ts";
+export type { QueryFilter, SerfMessage, SerfPushPull } from "./messages.ts";
