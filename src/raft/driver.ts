@@ -23,6 +23,8 @@
  * Without a leader, writes and reads fail with "No cluster leader" after
  * RAFT_LEADER_WAIT_ELECTIONS election timeouts. Snapshots are taken every
  * snapshotThreshold applied entries; received snapshots restore the store.
+ * On the leader, changeMembership() and transferLeadership() drive the core's
+ * configuration changes and transfers (for operator endpoints and autopilot).
  *
  * Must never: send a message before the state it depends on is durable, apply
  * out of order or twice, answer a write before it is applied, retry a
@@ -41,7 +43,7 @@ import { defaultRaftConfig } from "./timing.ts";
 import { bootstrapEntries } from "./bootstrap.ts";
 import { EMPTY_MEMBERSHIP, membership } from "./membership.ts";
 import { decodeSnapshotEnvelope, encodeSnapshotEnvelope, messageBytes, parseBatch } from "./driver_wire.ts";
-import type { Membership, Message, NodeId, RaftConfig, RaftSnapshot, ReadState, Ready, Role, SoftState, Timing } from "./types.ts";
+import type { ConfChange, Membership, Message, NodeId, RaftConfig, RaftSnapshot, ReadState, Ready, Role, SoftState, Timing } from "./types.ts";
 
 export const METHOD_MSGS = "Raft.Msgs";
 export const METHOD_APPLY = "Raft.Apply";
@@ -102,7 +104,8 @@ export function timerSchedule(ms: number, fn: () => void): () => void {
 
 interface PendingApply {
   readonly term: number;
-  readonly cmd: Command;
+  /** The command proposed (undefined for configuration changes). */
+  readonly cmd: Command | undefined;
   readonly resolve: (r: ApplyResult) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -313,6 +316,41 @@ export class RaftServer implements Backend {
     this.addresses.set(id, addr);
   }
 
+  /**
+   * On the leader: change the configuration (add-voter joins as staging and is
+   * promoted once caught up; remove). Resolves once the change is committed.
+   */
+  changeMembership(c: ConfChange): Promise<void> {
+    if (this.state !== "running") return Promise.reject(shuttingDown());
+    const r = this.core.proposeConfChange(c);
+    if (!r.ok) {
+      switch (r.reason) {
+        case "not-leader":
+        case "transferring":
+          return Promise.reject(new CairnError("unavailable", `raft: not the leader (leader: ${r.leader === "" ? "none" : r.leader})`));
+        case "conf-pending":
+          return Promise.reject(new CairnError("conflict", "raft: a configuration change is already in progress"));
+        case "invalid":
+          return Promise.reject(new CairnError("bad-request", `raft: invalid configuration change ${c.type} ${c.id}`));
+        case "too-many":
+          return Promise.reject(new CairnError("rate-limited", "Too many uncommitted writes; try again later"));
+      }
+    }
+    const p = new Promise<void>((resolve, reject) => {
+      this.pendingApplies.set(r.index, { term: r.term, cmd: undefined, resolve: () => resolve(), reject });
+    });
+    this.pump();
+    return p;
+  }
+
+  /** On the leader: hand leadership to a caught-up voter; false when not possible now. */
+  transferLeadership(to: NodeId): boolean {
+    if (this.state !== "running") return false;
+    const ok = this.core.transferLeadership(to);
+    this.pump();
+    return ok;
+  }
+
   // ---------------------------------------------------------------- writes
 
   private async applyLoop(cmd: Command, data: Uint8Array, deadline: number): Promise<ApplyResult> {
@@ -488,13 +526,16 @@ export class RaftServer implements Backend {
       return;
     }
     if (batch.addr !== "" && this.addresses.get(batch.from) !== batch.addr) this.addresses.set(batch.from, batch.addr);
+    let fromLeader = false;
     try {
       for (const m of batch.msgs) {
         this.core.step(m);
-        if ((m.type === "append" || m.type === "heartbeat" || m.type === "snapshot") && m.term >= this.soft.term) {
-          this.lastLeaderFrom = m.from;
-          this.lastLeaderAt = this.deps.now();
-        }
+        if (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot") fromLeader = true;
+      }
+      // Contact counts only when the core accepted the sender as its leader (not a stale one).
+      if (fromLeader && this.core.status().leader === batch.from) {
+        this.lastLeaderFrom = batch.from;
+        this.lastLeaderAt = this.deps.now();
       }
     } catch (e) {
       this.fatal(e);
@@ -687,7 +728,7 @@ export class RaftServer implements Backend {
     const mine = p !== undefined && p.term === e.term;
     let result: ApplyResult = { type: "none" };
     if (e.type === "command") {
-      const cmd = mine ? p.cmd : this.deps.decode(e.data);
+      const cmd = mine && p.cmd !== undefined ? p.cmd : this.deps.decode(e.data);
       result = this.store.apply(e.index, cmd);
     }
     this.applied = e.index;

@@ -232,4 +232,41 @@ timed("3 servers: with a quorum gone, writes fail with 'No cluster leader' after
   }
 });
 
+timed("membership: a new empty server is added as a voter (staging, then promoted) and catches up; a server is removed; leadership transfer", async () => {
+  const c = new Cluster({ size: 3, wal: false });
+  try {
+    await c.start();
+    const l = await c.waitLeader(8000);
+    for (let i = 0; i < 30; i++) assert.equal(await l.raft.apply(setCmd(`m/${i}`, `${i}`)), TRUE);
+    const s4 = await c.join("s4");
+    assert.is(s4.raft.role(), "follower");
+    l.raft.setAddress("s4", s4.addr);
+    await l.raft.changeMembership({ type: "add-voter", id: "s4" });
+    const deadline = performance.now() + 8000;
+    while (!l.raft.status().config.voters.includes("s4") && performance.now() < deadline) await sleep(10);
+    assert.equal([...l.raft.status().config.voters], ["s1", "s2", "s3", "s4"]);
+    await c.waitApplied(l.raft.appliedIndex(), 8000, ["s4"]);
+    await s4.raft.readBarrier("consistent");
+    for (let i = 0; i < 30; i++) assert.is(valueOf(s4, `m/${i}`), `${i}`);
+    assert.equal(await s4.raft.apply(setCmd("from-s4", "yes")), TRUE, "the new server forwards writes");
+    assert.equal(s4.raft.peers().sort(), c.nodes.map((n) => n.addr).sort());
+    // a follower is removed
+    const gone = followers(c, l).find((n) => n.id !== "s4")!;
+    await l.raft.changeMembership({ type: "remove", id: gone.id });
+    assert.not.ok(l.raft.status().config.voters.includes(gone.id));
+    assert.is(l.raft.peers().length, 3);
+    const e = await rejection(followers(c, l)[0]!.raft.changeMembership({ type: "remove", id: l.id }));
+    assert.ok(isCairnError(e) && /not the leader/.test(e.message), String(e));
+    // leadership moves to s4 on request
+    await c.stop(gone.id);
+    const tDeadline = performance.now() + 8000;
+    while (!l.raft.transferLeadership("s4") && performance.now() < tDeadline) await sleep(20);
+    const l2 = await c.waitLeader(8000, [l.id]);
+    assert.is(l2.id, "s4");
+    assert.equal(await l.raft.apply(setCmd("after-transfer", "1")), TRUE);
+  } finally {
+    await c.close();
+  }
+});
+
 test.run();

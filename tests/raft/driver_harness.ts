@@ -180,6 +180,16 @@ export class Cluster {
     n.up = true;
   }
 
+  /** Start a new, empty server (no bootstrap) that a leader may add to the configuration. */
+  async join(id: string): Promise<TestNode> {
+    const srv = new RpcServer();
+    const addr = await srv.listen("127.0.0.1", 0);
+    const addrs = new Map(this.nodes.map((x) => [x.id, x.addr] as const));
+    const n = await this.boot(id, addr, srv, addrs, []);
+    this.nodes.push(n);
+    return n;
+  }
+
   /** Drop every RPC frame to and from a node (it keeps running). */
   isolate(id: string): void {
     const n = this.node(id);
