@@ -92,6 +92,8 @@ export interface RaftServerDeps {
   readonly logger: Logger;
   /** How long writes and reads wait for a leader (default RAFT_LEADER_WAIT_ELECTIONS election timeouts). */
   readonly leaderWaitMs?: number;
+  /** Called when this server becomes leader (true) or stops being leader (false): start/stop leader-only work. */
+  readonly onLeadership?: (leader: boolean) => void;
   /** A broken invariant inside the driver (default: rethrown to crash the process). */
   readonly onFatal?: (e: unknown) => void;
 }
@@ -702,6 +704,7 @@ export class RaftServer implements Backend {
       for (const [, w] of this.pendingReads) w.reject(noLeader());
       this.pendingReads.clear();
     }
+    if ((was.role === "leader") !== (s.role === "leader")) this.deps.onLeadership?.(s.role === "leader");
     if (was.leader !== s.leader || was.role !== s.role) {
       this.deps.logger("info", `raft ${this.id}: ${s.role} in term ${s.term}${s.leader === "" ? ", no leader" : `, leader ${s.leader}`}`);
       const ws = this.changeWaiters;

@@ -36,7 +36,9 @@ timed("3 servers (MemoryLog): one leader; writes via leader and followers; consi
     await c.start();
     const l = await c.waitLeader(8000);
     assert.is(c.leaders().length, 1);
+    assert.equal(l.leadership, [true]);
     const [f1, f2] = followers(c, l);
+    assert.equal(f1!.leadership, []);
     assert.equal(await l.raft.apply(setCmd("a", "1")), TRUE);
     assert.equal(await f1!.raft.apply(setCmd("b", "2")), TRUE, "a follower forwards to the leader");
     // consistent and default reads at a follower see the latest acknowledged write
@@ -152,6 +154,7 @@ timed("3 servers (WAL): a minority-partitioned leader stops serving reads and wr
     assert.ok(isCairnError(ew) && /No cluster leader|leadership lost|timed out/.test(ew.message), String(ew));
     assert.ok(readFailMs < c.electionMs * 5, `reads failed after ${readFailMs} ms`);
     assert.not.ok(l.raft.isLeader(), "stepped down (CheckQuorum)");
+    assert.equal(l.leadership, [true, false], "leader-only work is started, then stopped");
     const sv = await l.raft.readBarrier("stale");
     assert.is(sv.knownLeader, false);
     assert.ok(sv.lastContactMs >= performance.now() - t0 - 50, `honest last contact ${sv.lastContactMs}`);

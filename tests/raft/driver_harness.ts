@@ -35,6 +35,8 @@ export interface TestNode {
   raft: RaftServer;
   up: boolean;
   isolated: boolean;
+  /** onLeadership calls, in order. */
+  leadership: boolean[];
 }
 
 const enc = new TextEncoder();
@@ -96,6 +98,7 @@ export class Cluster {
     const rpcClient = new RpcClient({ reconnectMinMs: 20, reconnectMaxMs: 200, callTimeoutMs: 5000 });
     const log = this.logFor(id);
     const store = new Store();
+    const leadership: boolean[] = [];
     const raft = new RaftServer({
       id,
       advertiseAddr: addr,
@@ -121,13 +124,14 @@ export class Cluster {
         if (this.opts.verbose === true || level === "error") console.log(line);
       },
       ...(this.opts.leaderWaitMs === undefined ? {} : { leaderWaitMs: this.opts.leaderWaitMs }),
+      onLeadership: (b) => leadership.push(b),
       onFatal: (e) => {
         console.error(`FATAL in ${id}:`, e);
       },
     });
     await raft.start();
     const port = Number(addr.slice(addr.lastIndexOf(":") + 1));
-    return { id, port, addr, rpcServer, rpcClient, log, store, raft, up: true, isolated: false };
+    return { id, port, addr, rpcServer, rpcClient, log, store, raft, up: true, isolated: false, leadership };
   }
 
   node(id: string): TestNode {
@@ -177,6 +181,7 @@ export class Cluster {
     n.log = fresh.log;
     n.store = fresh.store;
     n.raft = fresh.raft;
+    n.leadership = fresh.leadership;
     n.up = true;
   }
 
