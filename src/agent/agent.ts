@@ -37,6 +37,9 @@ import type { MonitorHub } from "./monitor.ts";
 import { AgentClient, parseConfigWatches, parseEndpoint, WatchManager, type AgentEndpoint } from "../watch/index.ts";
 import type { AgentOps } from "../http/agent_ops.ts";
 // ---- end events, remote exec, watches, reload, monitor (imports)
+// ---- LAN gossip (imports)
+import { startLan, type LanPool } from "./lan.ts";
+// ---- end LAN gossip (imports)
 
 export interface AgentOptions {
   readonly nodeName: string;
@@ -77,6 +80,27 @@ export interface AgentOptions {
   /** Log fan-out for /v1/agent/monitor. */
   readonly monitor?: MonitorHub;
   // ---- end events, remote exec, watches, reload, monitor (options)
+  // ---- LAN gossip (options); the pool runs when serfLanPort !== -1
+  readonly bootstrap?: boolean;
+  readonly bootstrapExpect?: number;
+  /** -join / -retry-join addresses, joined in the background at start. */
+  readonly retryJoin?: readonly string[];
+  readonly retryIntervalMs?: number;
+  /** 0 = unbounded. */
+  readonly retryMax?: number;
+  /** base64 gossip key ("" or absent: plaintext). */
+  readonly encrypt?: string;
+  readonly gossipLan?: {
+    readonly gossipNodes: number;
+    readonly gossipIntervalMs: number;
+    readonly probeIntervalMs: number;
+    readonly probeTimeoutMs: number;
+    readonly suspicionMult: number;
+    readonly retransmitMult: number;
+  };
+  /** Asked to stop the whole agent (PUT /v1/agent/leave after the leave); lifecycle exits. */
+  readonly requestShutdown?: () => void;
+  // ---- end LAN gossip (options)
 }
 
 export type HttpListener =
@@ -93,6 +117,10 @@ export interface RunningAgent {
   reload?(): Promise<void>;
   readonly events?: EventBus;
   // ---- end events, remote exec, watches, reload, monitor (handle)
+  // ---- LAN gossip (handle)
+  /** Graceful leave of the LAN pool (no-op without gossip); call before shutdown(). */
+  leave?(): Promise<void>;
+  // ---- end LAN gossip (handle)
 }
 
 /** The node ID: configured, else persisted in data_dir/node-id, else random (dev). */
@@ -147,6 +175,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
   );
 
   const vi = versionInfo(process.env);
+  let lan: LanPool | undefined; // LAN gossip (started below when serfLanPort !== -1)
   // The leader (always this server, for now) registers its own node, serfHealth and `consul` service.
   const selfInfo: SelfInfo = {
     nodeName: opts.nodeName,
@@ -195,7 +224,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     buildDate: vi.buildDate,
     prettyByDefault: opts.dev,
     debugConfig: () => opts.debugConfig,
-    members: (wan) => (wan ? [] : [self]),
+    members: (wan) => (wan ? [] : lan !== undefined ? lan.members() : [self]),
   };
 
   // ---- connect CA (src/connect): on a server with connect.enabled, initialise the CA
@@ -286,6 +315,70 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
   };
   // ---- end events, remote exec, watches, reload, monitor (assembly)
 
+  // ---- LAN gossip: Consul's serf LAN pool; members, join/leave, user events, and on a
+  // server the reconciliation of members into the catalog (agent/lan.ts).
+  let left: Promise<void> | undefined;
+  const leaveLan = (): Promise<void> => {
+    left ??= lan === undefined ? Promise.resolve() : lan.leave().catch((e: unknown) => log("error", `leave failed: ${String(e)}`));
+    return left;
+  };
+  if (opts.serfLanPort !== -1) {
+    try {
+      lan = await startLan(
+        {
+          nodeName: opts.nodeName,
+          nodeId,
+          datacenter: opts.datacenter,
+          server: opts.server,
+          bootstrap: opts.bootstrap ?? false,
+          bootstrapExpect: opts.bootstrapExpect ?? 0,
+          serverPort: opts.serverPort > 0 ? opts.serverPort : 8300,
+          build: `${vi.version}:${vi.revision}`,
+          bindAddr: opts.bindAddr === "0.0.0.0" || opts.bindAddr === "" ? "0.0.0.0" : opts.bindAddr,
+          advertiseAddr: opts.advertiseAddr,
+          port: opts.serfLanPort,
+          dev: opts.dev,
+          encrypt: opts.encrypt ?? "",
+          retryJoin: opts.retryJoin ?? [],
+          retryIntervalMs: opts.retryIntervalMs ?? 30_000,
+          retryMax: opts.retryMax ?? 0,
+          tuning: opts.dev ? undefined : opts.gossipLan,
+        },
+        {
+          events,
+          catalog: opts.server ? { apply: (cmd) => server.apply(cmd), reader: store } : undefined,
+          log: logger.named("agent"),
+        },
+      );
+    } catch (e) {
+      stopExtrasEarly(events, watchManager, rexec);
+      await local.close();
+      await connect?.stop();
+      sessionTimers.stop();
+      await server.close({ snapshot: false });
+      throw e;
+    }
+  }
+  const lanOps: AgentOps["gossip"] = {
+    join: async (addr, wan) => {
+      if (wan) throw new Error(opts.server ? "WAN Federation is disabled" : "Must be a server to join WAN cluster");
+      if (lan === undefined) throw new Error("LAN gossip is disabled (ports.serf_lan = -1)");
+      return lan.join([addr]);
+    },
+    leave: async () => {
+      await leaveLan();
+      // As Consul: answer the request, then shut the agent down.
+      setTimeout(() => opts.requestShutdown?.(), 50);
+    },
+    forceLeave: async (node, prune, wan) => {
+      if (wan) throw new Error(opts.server ? "WAN Federation is disabled" : "Must be a server to force-leave a WAN member");
+      if (lan === undefined) throw new Error(`agent: No node found with name '${node}'`);
+      await lan.forceLeave(node, prune);
+    },
+  };
+  const opsWithGossip: AgentOps = { ...ops, gossip: lanOps };
+  // ---- end LAN gossip
+
   const http: HttpServer[] = [];
   try {
     for (const l of opts.httpListeners) {
@@ -301,7 +394,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
         log: logger.named("agent.http"),
         connect,
         local,
-        ops, // events, reload, monitor
+        ops: opsWithGossip, // events, reload, monitor, LAN gossip
       });
       http.push(srv);
       if (l.kind === "unix" && l.perms !== undefined) applySocketPerms(l.path, l.perms);
@@ -309,6 +402,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     }
   } catch (e) {
     for (const h of http) await h.close();
+    await lan?.close(); // LAN gossip
     await local.close();
     await connect?.stop();
     await server.close({ snapshot: false });
@@ -356,6 +450,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
       log("info", "Requesting shutdown");
       stopExtras(); // events, remote exec, watches, monitor
       await Promise.all(http.map((h) => h.close()));
+      await lan?.close(); // LAN gossip
       await local.close();
       await connect?.stop();
       sessionTimers.stop(); // session TTL timers
@@ -364,5 +459,12 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     })();
     return stopping;
   };
-  return { server, http, view, shutdown, events, reload: ops.reload };
+  return { server, http, view, shutdown, events, reload: ops.reload, leave: leaveLan };
+}
+
+/** LAN gossip: undo the extras started before the pool when it fails to start. */
+function stopExtrasEarly(events: EventBus, watches: WatchManager, rexec: RemoteExec): void {
+  events.close();
+  watches.stop();
+  rexec.stop();
 }

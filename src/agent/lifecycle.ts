@@ -86,7 +86,25 @@ export function agentOptions(cfg: RuntimeConfig): AgentOptions {
     watches: cfg.watches,
     logLevel: cfg.logLevel,
     // ---- end events, remote exec, watches, reload
+    // ---- LAN gossip
+    bootstrap: cfg.bootstrap,
+    bootstrapExpect: cfg.bootstrapExpect,
+    retryJoin: cfg.retryJoin,
+    retryIntervalMs: cfg.retryIntervalMs,
+    retryMax: cfg.retryMax,
+    encrypt: cfg.encrypt,
+    gossipLan: cfg.gossipLan,
+    // ---- end LAN gossip
   };
+}
+
+/**
+ * Whether a signal makes the agent leave the LAN pool before it stops (Consul
+ * command/agent: SIGINT leaves unless skip_leave_on_interrupt, SIGTERM only with
+ * leave_on_terminate; servers default to neither, clients to both).
+ */
+export function leavesOnSignal(cfg: Pick<RuntimeConfig, "skipLeaveOnInterrupt" | "leaveOnTerminate">, signal: "interrupt" | "terminated"): boolean {
+  return signal === "interrupt" ? !cfg.skipLeaveOnInterrupt : cfg.leaveOnTerminate;
 }
 
 /** /v1/agent/self DebugConfig: the runtime config without secrets. */
@@ -167,7 +185,9 @@ export async function runAgent(cfg: RuntimeConfig, reloadLoad?: ReloadLoad): Pro
   // ---- end reload and monitor
   const log = logger.named("agent");
   for (const w of cfg.warnings) log("warn", w);
-  let opts = { ...agentOptions(cfg), monitor, reloadLoad };
+  // LAN gossip: PUT /v1/agent/leave asks the process to stop after its leave.
+  let requestStop: (() => void) | undefined;
+  let opts = { ...agentOptions(cfg), monitor, reloadLoad, requestShutdown: () => requestStop?.() };
   let agent: RunningAgent;
   try {
     opts = { ...opts, nodeId: resolveNodeId(opts) };
@@ -204,20 +224,22 @@ export async function runAgent(cfg: RuntimeConfig, reloadLoad?: ReloadLoad): Pro
 
   return await new Promise<number>((resolve) => {
     let signals = 0;
-    const onSignal = (name: string): void => {
+    const onSignal = (name: string, leave = false): void => {
       signals++;
       if (signals > 1) {
         log("warn", `Caught second signal ${name}. Exiting immediately`);
         resolve(1);
         return;
       }
-      log("info", `Caught signal: ${name}`);
+      log("info", name === "leave" ? "Left the LAN pool (PUT /v1/agent/leave)" : `Caught signal: ${name}`);
       log("info", "Gracefully shutting down agent...");
       const force = setTimeout(() => {
         log("error", "graceful shutdown timed out; exiting");
         resolve(1);
       }, 30_000);
-      Promise.all(dns.map((d) => d.close()))
+      const leaving = leave && agent.leave !== undefined ? agent.leave() : Promise.resolve();
+      leaving
+        .then(() => Promise.all(dns.map((d) => d.close())))
         .then(() => agent.shutdown())
         .then(
         () => {
@@ -233,8 +255,12 @@ export async function runAgent(cfg: RuntimeConfig, reloadLoad?: ReloadLoad): Pro
         },
       );
     };
-    process.on("SIGINT", () => onSignal("interrupt"));
-    process.on("SIGTERM", () => onSignal("terminated"));
+    process.on("SIGINT", () => onSignal("interrupt", leavesOnSignal(cfg, "interrupt")));
+    process.on("SIGTERM", () => onSignal("terminated", leavesOnSignal(cfg, "terminated")));
+    // LAN gossip: after PUT /v1/agent/leave the agent has left; stop as on a signal.
+    requestStop = () => {
+      if (signals === 0) onSignal("leave");
+    };
     // ---- reload: SIGHUP re-reads the config (errors are logged; the running config stays)
     const onHup = (): void => {
       log("info", "Caught signal: hangup");

@@ -112,6 +112,23 @@ export const COMMANDS: CommandTable = {
     synopsis: "Stream logs from a Consul agent",
     load: async () => (await import("./monitor.ts")).monitorCommand,
   },
+  // LAN membership (cli/members.ts)
+  members: {
+    synopsis: "Lists the members of a Consul cluster",
+    load: async () => (await import("./members.ts")).membersCommand,
+  },
+  join: {
+    synopsis: "Tell Consul agent to join cluster",
+    load: async () => (await import("./members.ts")).joinCommand,
+  },
+  leave: {
+    synopsis: "Gracefully leaves the Consul cluster and shuts down",
+    load: async () => (await import("./members.ts")).leaveCommand,
+  },
+  "force-leave": {
+    synopsis: "Forces a member of the cluster to enter the \"left\" state",
+    load: async () => (await import("./members.ts")).forceLeaveCommand,
+  },
   connect: {
     synopsis: "Interact with Consul Connect",
     load: async () => (await import("./connect.ts")).connectCommand,

@@ -1,6 +1,7 @@
 /**
  * http/agent_ops: what the agent lends the HTTP layer beyond state: its user-event bus
- * (/v1/event/*), config reload (/v1/agent/reload) and log monitor (/v1/agent/monitor).
+ * (/v1/event/*), config reload (/v1/agent/reload), log monitor (/v1/agent/monitor) and
+ * LAN gossip membership (/v1/agent/join, leave, force-leave).
  *
  * Must never: hold logic; types only.
  */
@@ -13,4 +14,14 @@ export interface AgentOps {
   /** Re-read and apply the config; rejects with the reason (the running config stays). */
   readonly reload?: (() => Promise<void>) | undefined;
   readonly monitor?: MonitorHub | undefined;
+  /** LAN gossip: /v1/agent/join, /v1/agent/leave, /v1/agent/force-leave (errors become 500 with their text). */
+  readonly gossip?: GossipOps | undefined;
+}
+
+export interface GossipOps {
+  /** Resolves with the number of nodes contacted. */
+  join(addr: string, wan: boolean): Promise<number>;
+  /** Graceful leave, then the agent shuts down. */
+  leave(): Promise<void>;
+  forceLeave(node: string, prune: boolean, wan: boolean): Promise<void>;
 }

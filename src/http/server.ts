@@ -49,6 +49,7 @@ import type { AgentOps } from "./agent_ops.ts";
 import { eventFire, eventList } from "./event.ts";
 import { agentReload } from "./agent_reload.ts";
 import { agentMonitor } from "./agent_monitor.ts";
+import { agentForceLeave, agentJoin, agentLeave } from "./agent_gossip.ts";
 import {
   agentHealthById,
   agentHealthByName,
@@ -178,6 +179,10 @@ export const ROUTES: readonly Route[] = [
   { pattern: "/v1/event/list", methods: ["GET"], handler: eventList },
   { pattern: "/v1/agent/reload", methods: ["PUT"], handler: agentReload },
   { pattern: "/v1/agent/monitor", methods: ["GET"], handler: agentMonitor },
+  // LAN gossip membership (agent_gossip.ts)
+  { pattern: "/v1/agent/join/", methods: ["PUT"], handler: agentJoin },
+  { pattern: "/v1/agent/leave", methods: ["PUT"], handler: agentLeave },
+  { pattern: "/v1/agent/force-leave/", methods: ["PUT"], handler: agentForceLeave },
 ];
 
 /** Go's http.CanonicalHeaderKey. */

@@ -53,8 +53,12 @@ test("no arguments: command list on stderr, exit 127 (mitchellh/cli)", async () 
   assert.is(r.code, 127);
   assert.is(r.stdout, "");
   assert.ok(r.stderr.startsWith("Usage: cairn [--version] [--help] <command> [<args>]\n\nAvailable commands are:\n"));
-  assert.match(r.stderr, /\n {4}agent {9}Runs a Consul agent\n/);
-  assert.match(r.stderr, /\n {4}kv {12}Interact with the key-value store\n/);
+  // Names are padded to the longest command name, then 4 spaces (the synopses line up).
+  const agentLine = /\n( {4}agent +)Runs a Consul agent\n/.exec(r.stderr);
+  const kvLine = /\n( {4}kv +)Interact with the key-value store\n/.exec(r.stderr);
+  assert.ok(agentLine !== null && kvLine !== null);
+  assert.is(agentLine?.[1]?.length, kvLine?.[1]?.length);
+  assert.match(r.stderr, /\n {4}force-leave {4}Forces a member of the cluster to enter the "left" state\n/);
 });
 
 test("unknown command: command list, exit 127; --help alone: exit 0", async () => {

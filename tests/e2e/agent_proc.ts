@@ -57,6 +57,8 @@ export interface AgentProc {
   readonly httpPort: number;
   /** The DNS port (UDP and TCP) when started with `dnsPort`, else -1 (DNS disabled). */
   readonly dnsPort: number;
+  /** The serf LAN port when started with `serfLanPort`, else -1. */
+  readonly serfLanPort: number;
   readonly base: string;
   output(): string;
   /** Resolves with the exit code (or signal name) when the process exits. */
@@ -72,11 +74,14 @@ export interface StartOpts {
   dnsPort?: number;
   readyTimeoutMs?: number;
   env?: Record<string, string>;
+  /** Serf LAN port (0 picks a free one); the LAN pool is disabled (-1) when absent. */
+  serfLanPort?: number;
 }
 
 export async function startAgent(opts: StartOpts): Promise<AgentProc> {
   const httpPort = opts.httpPort ?? (await freePort());
   const dnsPort = opts.dnsPort === undefined ? -1 : opts.dnsPort === 0 ? await freePort() : opts.dnsPort;
+  const serfLanPort = opts.serfLanPort === undefined ? -1 : opts.serfLanPort === 0 ? await freePort() : opts.serfLanPort;
   const { cmd, args } = cairnCommand();
   const full = [
     ...args,
@@ -93,7 +98,7 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
     "-server-port",
     "-1",
     "-serf-lan-port",
-    "-1",
+    String(serfLanPort),
     "-serf-wan-port",
     "-1",
   ];
@@ -134,6 +139,7 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
     child,
     httpPort,
     dnsPort,
+    serfLanPort,
     base,
     output: () => out,
     exited,
