@@ -331,3 +331,9 @@ export const REXEC_OUTPUT_CHUNK_BYTES = 4096;
 export const REXEC_OUTPUT_IDLE_MS = 500;
 /** Remote exec: sessions the CLI creates have this TTL (Consul's rExecTTL). */
 export const REXEC_SESSION_TTL = "15s";
+/** Vivaldi: largest RTT sample accepted (serf's maxRTT, 10 s). */
+export const VIVALDI_MAX_RTT_SECONDS = 10;
+/** Vivaldi: peers whose latency-filter samples are kept (oldest forgotten beyond this). */
+export const VIVALDI_MAX_FILTERED_PEERS = 4096;
+/** Coordinates: a sent coordinate update is at most this often per agent (ms; Consul: sync_coordinate_interval_min 15 s). */
+export const COORDINATE_SYNC_MIN_MS = 15_000;
