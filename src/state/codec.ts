@@ -33,6 +33,7 @@ import {
 } from "./catalog_codec.ts";
 import { caConfigInputIn, caConfigInputOut, caRootIn, caRootOut } from "./ca_codec.ts";
 import { sessionInputIn, sessionInputOut } from "./session_codec.ts";
+import { coordRowIn, coordRowOut } from "./coord_tables.ts";
 
 const VERSION = 1;
 const MAX_U64 = 0xffffffffffffffffn;
@@ -124,6 +125,8 @@ function commandFields(cmd: Command): unknown[] {
       return [cmd.id, cmd.now];
     case "lock-delay-stamp":
       return [cmd.now];
+    case "coordinate-batch-update":
+      return [cmd.updates.map(coordRowOut)];
     default:
       return unreachable(cmd);
   }
@@ -291,6 +294,10 @@ export function decodeCommand(data: Uint8Array): Command {
     case "lock-delay-stamp":
       arity(f, 1, type);
       return { type, now: clock(f[0], "now") };
+    case "coordinate-batch-update":
+      arity(f, 1, type);
+      if (!Array.isArray(f[0])) throw bad("coordinate-batch-update updates is not an array");
+      return { type, updates: (f[0] as unknown[]).map((r) => coordRowIn(r, bad)) };
     default:
       throw bad(`unknown type ${JSON.stringify(type)}`);
   }

@@ -25,6 +25,7 @@ export type { SessionLookup, TableName } from "./tables.ts";
 export { encodeCommand, decodeCommand, encodeApplyResult, decodeApplyResult } from "./codec.ts";
 export { isReadOnlyTxn, txnPreCheck } from "./txn.ts";
 export { SNAPSHOT_VERSION } from "./snapshot.ts";
+export type { CoordRow } from "./coord_tables.ts";
 export { compareKeys } from "./keyorder.ts";
 export { goQuote } from "./gofmt.ts";
 export type {

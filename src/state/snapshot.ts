@@ -14,10 +14,11 @@
  *     catalog (version 2+): one msgpack array [nodes, services, checks, named indexes]
  *     connect CA (version 3+): one msgpack array [roots, config row or nil, roots index, config index]
  *     sessions (version 4+): one msgpack array [session rows, lock-delays [key, expiresMs or nil, delayMs]]
+ *     coordinates (version 5+): one msgpack array [rows [node, segment, vec, error, adjustment, height], table index]
  *   checksum u32 (FNV-1a over 32-bit words of everything before it)
  *
  * The header holds lastIndex, the table indexes and the section sizes.
- * Version 1 snapshots (no catalog section), 2 (no CA section) and 3 (no sessions) are still read.
+ * Version 1 snapshots (no catalog section), 2 (no CA section), 3 (no sessions) and 4 (no coordinates) are still read.
  * Decoding checks magic, version, sizes, checksum and key order and throws a
  * CairnError("bad-request", "invalid snapshot: ...") on any mismatch.
  *
@@ -40,11 +41,12 @@ import { CATables } from "./ca_tables.ts";
 import { caConfigRowIn, caConfigRowOut, caRootIn, caRootOut } from "./ca_codec.ts";
 import { SessionTables } from "./session_tables.ts";
 import { sessionRowIn, sessionRowOut } from "./session_codec.ts";
+import { CoordTables, coordRowIn, coordRowOut } from "./coord_tables.ts";
 
 const MAGIC = [0x43, 0x52, 0x53, 0x4e]; // "CRSN"
-export const SNAPSHOT_VERSION = 4;
-/** Versions decodeSnapshot reads (1: KV only; 2: KV + catalog; 3: + connect CA; 4: + sessions). */
-const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4]);
+export const SNAPSHOT_VERSION = 5;
+/** Versions decodeSnapshot reads (1: KV only; 2: KV + catalog; 3: + connect CA; 4: + sessions; 5: + coordinates). */
+const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5]);
 const TABLES: readonly TableName[] = TABLE_NAMES;
 const ZERO_FLAGS = 0n;
 
@@ -69,6 +71,8 @@ interface Header {
   caBytes: number;
   /** Version 4+: bytes of the sessions section (absent before = 0). */
   sessionsTableBytes: number;
+  /** Version 5+: bytes of the coordinates section (absent before = 0). */
+  coordBytes: number;
 }
 
 export interface SnapshotTables {
@@ -81,6 +85,8 @@ export interface SnapshotTables {
   readonly ca?: CATables;
   /** Absent = no sessions. */
   readonly sessions?: SessionTables;
+  /** Absent = no coordinates. */
+  readonly coordinates?: CoordTables;
 }
 
 function bad(msg: string): CairnError {
@@ -143,6 +149,9 @@ export function encodeSnapshot(s: SnapshotTables): Uint8Array {
   const delays: unknown[] = [];
   for (const [k, d] of [...sess.lockDelays].sort((a, b) => compareKeys(a[0], b[0]))) delays.push([k, d.expiresMs, d.delayMs]);
   const sessBlob = packr.pack([sessionRows, delays]);
+  const coords = s.coordinates ?? new CoordTables();
+  // An empty, never-written table takes no bytes (as in a version 4 snapshot).
+  const coordBlob = coords.rows.size === 0 && coords.index === 0 ? new Uint8Array(0) : packr.pack([coords.all().map(coordRowOut), coords.index]);
 
   const header: Header = {
     lastIndex: s.lastIndex,
@@ -156,6 +165,7 @@ export function encodeSnapshot(s: SnapshotTables): Uint8Array {
     catalogBytes: catalogBlob.byteLength,
     caBytes: caBlob.byteLength,
     sessionsTableBytes: sessBlob.byteLength,
+    coordBytes: coordBlob.byteLength,
   };
   const head = packr.pack(header);
   const layout = sections(header, 12 + head.byteLength);
@@ -202,6 +212,7 @@ export function encodeSnapshot(s: SnapshotTables): Uint8Array {
   out.set(catalogBlob, layout.catalog);
   out.set(caBlob, layout.ca);
   out.set(sessBlob, layout.sess);
+  out.set(coordBlob, layout.coord);
   new DataView(buf).setUint32(layout.end, checksum(buf, 0, layout.end), true);
   return out;
 }
@@ -223,6 +234,7 @@ interface Layout {
   catalog: number;
   ca: number;
   sess: number;
+  coord: number;
   end: number;
 }
 
@@ -252,6 +264,7 @@ function sections(h: Header, start: number): Layout {
     catalog: take(h.catalogBytes),
     ca: take(h.caBytes),
     sess: take(h.sessionsTableBytes),
+    coord: take(h.coordBytes),
     end: 0,
   };
   l.end = off;
@@ -274,6 +287,8 @@ function parseHeader(x: unknown): Header {
   if (!isCount(h["caBytes"])) throw bad("header field caBytes");
   if (h["sessionsTableBytes"] === undefined) h["sessionsTableBytes"] = 0;
   if (!isCount(h["sessionsTableBytes"])) throw bad("header field sessionsTableBytes");
+  if (h["coordBytes"] === undefined) h["coordBytes"] = 0;
+  if (!isCount(h["coordBytes"])) throw bad("header field coordBytes");
   const idx = h["indexes"];
   if (!Array.isArray(idx)) throw bad("header field indexes");
   const indexes: [string, number][] = [];
@@ -306,6 +321,22 @@ export interface DecodedSnapshot {
   catalog: CatalogTables;
   ca: CATables;
   sessions: SessionTables;
+  coordinates: CoordTables;
+}
+
+function decodeCoordinates(src: Uint8Array, at: number, len: number): CoordTables {
+  const t = new CoordTables();
+  if (len === 0) return t;
+  let raw: unknown;
+  try {
+    raw = packr.unpack(src.subarray(at, at + len));
+  } catch (e) {
+    throw bad(`coordinates: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!Array.isArray(raw) || raw.length !== 2 || !Array.isArray(raw[0]) || typeof raw[1] !== "number") throw bad("coordinates section");
+  for (const r of raw[0] as unknown[]) t.put(coordRowIn(r, bad));
+  t.index = raw[1];
+  return t;
 }
 
 function decodeSessions(src: Uint8Array, at: number, len: number): SessionTables {
@@ -490,5 +521,6 @@ export function decodeSnapshot(bytes: Uint8Array, arena: ValueArena): DecodedSna
     catalog: decodeCatalog(src, l.catalog, h.catalogBytes),
     ca: decodeCA(src, l.ca, h.caBytes),
     sessions: decodeSessions(src, l.sess, h.sessionsTableBytes),
+    coordinates: decodeCoordinates(src, l.coord, h.coordBytes),
   };
 }

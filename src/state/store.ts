@@ -38,7 +38,8 @@ import { txnReadOnly, txnReadWrite } from "./txn.ts";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
 import type { CatalogReader, CheckRow, HealthStatus, NodeRow, ServiceHealth, ServiceRow } from "./catalog_types.ts";
 import { deregister, ensureRegistration } from "./catalog_ops.ts";
-import { nodeIndexName, serviceIndexName } from "./catalog_tables.ts";
+import { nodeIndexName, nodeKey, serviceIndexName } from "./catalog_tables.ts";
+import { CoordTables, type CoordRow } from "./coord_tables.ts";
 import {
   readChecksInState,
   readNode,
@@ -84,6 +85,8 @@ function installSessions(t: Tables, extra: SessionLookup | undefined): Tables {
   return t;
 }
 
+const COORD_WATCH = "coordinates";
+
 export class Store implements StoreReader, CatalogReader, CAReader, SessionReader {
   private t = installSessions(new Tables(), undefined);
   /** A session view tests install beside the sessions table (setSessionLookup). */
@@ -95,6 +98,12 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
   private ca = new CATables();
   /** Connect CA watches ("connect-ca-roots", "connect-ca-config"). */
   private readonly caWatches = new WatchIndex();
+  /** Network coordinates (Consul's "coordinates" table); replaced whole on restore. */
+  private coords = new CoordTables();
+  /** Coordinate watches ("coordinates"). */
+  private readonly coordWatches = new WatchIndex();
+  /** Whether the write being applied changed the coordinates table. */
+  private coordTouched = false;
   private last = 0;
   private readonly watches = new WatchIndex();
   /** Catalog watches, keyed by Consul's index names ("nodes", "service.<name>", "node.<name>", ...). */
@@ -183,7 +192,7 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
   }
 
   watchCount(): number {
-    return this.watches.count() + this.catWatches.count() + this.caWatches.count() + this.sessionWatches.count();
+    return this.watches.count() + this.catWatches.count() + this.caWatches.count() + this.sessionWatches.count() + this.coordWatches.count();
   }
 
   // ---- catalog reads (state/catalog_read.ts has the index rules) ----------
@@ -248,6 +257,22 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
 
   watchCAConfig(cb: WatchCallback): CancelWatch {
     return this.caWatches.watchKey(CA_CONFIG_WATCH, cb);
+  }
+
+  // ---- coordinates -------------------------------------------------------
+
+  /** Every coordinate row, by node then segment (Consul's Coordinates()). */
+  coordinates(): Indexed<CoordRow[]> {
+    return { index: atLeastOne(this.coords.index), value: this.coords.all() };
+  }
+
+  /** The rows of one node (Consul's Coordinate.Node). */
+  coordinatesOfNode(node: string): Indexed<CoordRow[]> {
+    return { index: atLeastOne(this.coords.index), value: this.coords.ofNode(node) };
+  }
+
+  watchCoordinates(cb: WatchCallback): CancelWatch {
+    return this.coordWatches.watchKey(COORD_WATCH, cb);
   }
 
   // ---- sessions (state/session_ops.ts has the rules) -----------------------
@@ -330,6 +355,9 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
       for (const p of tx.touchedTrees) this.watches.collectTree(p, wake);
       for (const k of tx.touchedCatalog) this.catWatches.collectKey(k, wake);
       for (const k of this.caTouched) this.caWatches.collectKey(k, wake);
+      if (tx.touchedCatalog.includes("nodes")) this.dropOrphanCoordinates(index);
+      if (this.coordTouched) this.coordWatches.collectKey(COORD_WATCH, wake);
+      this.coordTouched = false;
       this.caTouched = [];
       for (const k of tx.touchedSessions) this.sessionWatches.collectKey(k, wake);
       if (tx.createdSessions.length > 0 || tx.destroyedSessions.length > 0) {
@@ -404,8 +432,30 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
       case "lock-delay-stamp":
         stampLockDelays(tx, cmd.now);
         return NONE;
+      case "coordinate-batch-update": {
+        for (const u of cmd.updates) {
+          // Consul drops updates for nodes it does not know (coordinates go with their node).
+          if (this.t.cat.nodes.get(nodeKey(u.node)) === undefined) continue;
+          this.coords.put(u);
+          this.coordTouched = true;
+        }
+        if (this.coordTouched) this.coords.index = tx.index;
+        return NONE;
+      }
       default:
         return unreachable(cmd);
+    }
+  }
+
+  /** A node write may have deleted nodes: their coordinates go too (Consul's deleteNodeTxn). */
+  private dropOrphanCoordinates(index: number): void {
+    if (this.coords.rows.size === 0) return;
+    const gone: string[] = [];
+    for (const r of this.coords.rows.values()) if (this.t.cat.nodes.get(nodeKey(r.node)) === undefined) gone.push(r.node);
+    for (const node of gone) {
+      this.coords.deleteNode(node);
+      this.coords.index = index;
+      this.coordTouched = true;
     }
   }
 
@@ -443,6 +493,7 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
       catalog: this.t.cat,
       ca: this.ca,
       sessions: this.t.sess,
+      coordinates: this.coords,
     });
   }
 
@@ -461,12 +512,14 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
     t.sess = d.sessions;
     this.t = installSessions(t, this.extraSessions);
     this.ca = d.ca;
+    this.coords = d.coordinates;
     this.last = d.lastIndex;
     const wake: Wakeups = [];
     this.watches.collectTree("", wake);
     this.catWatches.collectTree("", wake);
     this.caWatches.collectTree("", wake);
     this.sessionWatches.collectTree("", wake);
+    this.coordWatches.collectTree("", wake);
     this.watches.fire(wake);
   }
 }

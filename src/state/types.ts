@@ -11,6 +11,7 @@
 import type { CatalogReader, CheckInput, CheckRow, NodeInput, NodeRow, RegisterInput, ServiceInput, ServiceRow } from "./catalog_types.ts";
 import type { CAConfigInput, CARootRow } from "./ca_types.ts";
 import type { SessionInput } from "./session_types.ts";
+import type { CoordRow } from "./coord_tables.ts";
 
 /** One KV row, as Consul's DirEntry. */
 export interface KVEntry {
@@ -143,7 +144,12 @@ export type Command =
    */
   | { readonly type: "session-destroy"; readonly id: string; readonly now: number }
   /** Lock-delays left pending by catalog-driven invalidations start at `now` (leader ms). */
-  | { readonly type: "lock-delay-stamp"; readonly now: number };
+  | { readonly type: "lock-delay-stamp"; readonly now: number }
+  /**
+   * Consul's CoordinateBatchUpdate: set the LAN coordinate of each (node, segment);
+   * updates for nodes not in the catalog are dropped silently.
+   */
+  | { readonly type: "coordinate-batch-update"; readonly updates: readonly CoordRow[] };
 
 /** What applying a command returned. */
 export type ApplyResult =

@@ -323,6 +323,7 @@ export class FakeBackend implements Backend {
       case "session-create":
       case "session-destroy":
       case "lock-delay-stamp":
+      case "coordinate-batch-update":
         throw new Error("fake backend: session commands are not modelled (use a real Store)");
       default:
         return unreachable(cmd);

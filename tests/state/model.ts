@@ -233,6 +233,7 @@ export class Model {
       case "session-create":
       case "session-destroy":
       case "lock-delay-stamp":
+      case "coordinate-batch-update":
         throw new Error("model: session commands are not modelled");
     }
   }

@@ -244,7 +244,7 @@ test("snapshots carry sessions and lock-delays; the held-keys index is rebuilt; 
   h.apply({ type: "session-destroy", id: "s2", now: T0 });
   h.apply(reg("n1", { checks: [chk("n1", "zz", "passing")] }));
   const snap = h.s.snapshot();
-  assert.is(snap[4], 4); // snapshot version
+  assert.is(snap[4], 5); // snapshot version (5: coordinates)
   const r = Store.restore(snap);
   assert.equal(r.sessionList(), h.s.sessionList());
   assert.is(r.lockDelayOf("b"), T0 + 2000);
