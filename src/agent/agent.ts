@@ -375,6 +375,10 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
       if (lan === undefined) throw new Error(`agent: No node found with name '${node}'`);
       await lan.forceLeave(node, prune);
     },
+    keyring: async (op, key, relayFactor, localOnly) => {
+      if (lan === undefined) throw new Error("LAN gossip is disabled (ports.serf_lan = -1)");
+      return lan.keyring(op, key, relayFactor, localOnly);
+    },
   };
   const opsWithGossip: AgentOps = { ...ops, gossip: lanOps };
   // ---- end LAN gossip

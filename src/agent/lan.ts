@@ -14,6 +14,8 @@
  * self-registration owns it), or let a gossip error escape as an unhandled rejection.
  */
 
+import { keyOperation, type KeyOp } from "../gossip/index.ts";
+import type { KeyringPoolResult } from "../http/agent_ops.ts";
 import { startGossip, type GossipHandle, type MemberEvent, type SerfMember, type UserEvent as SerfUserEvent } from "../gossip/index.ts";
 import { ByteWriter, asMap, decodeValue, fieldBytes, fieldStr, fieldUint, writeMapHeader, writeStr, writeBytesOrNil, writeInt } from "../gossip/index.ts";
 import type { MemberView } from "../server/types.ts";
@@ -190,6 +192,8 @@ export interface LanPool {
   /** Graceful leave (peers see `left`); the pool keeps running until close(). */
   leave(): Promise<void>;
   forceLeave(node: string, prune: boolean): Promise<void>;
+  /** Cluster-wide keyring operation over serf's internal key queries (local-only: this node's keyring). */
+  keyring(op: KeyOp, key: string, relayFactor: number, localOnly: boolean): Promise<KeyringPoolResult[]>;
   close(): Promise<void>;
 }
 
@@ -293,6 +297,27 @@ export async function startLan(opts: LanOptions, deps: LanDeps): Promise<LanPool
       if (!members.has(node)) throw new Error(`agent: No node found with name '${node}'`);
       log("info", `agent: Force leaving node: node=${node}`);
       await handle.forceLeave(node, prune);
+    },
+    keyring: async (op, key, relayFactor, localOnly) => {
+      const pool = { wan: false, datacenter: opts.datacenter, segment: "" };
+      if (localOnly) {
+        if (opts.encrypt === "") {
+          return [{ ...pool, messages: {}, keys: {}, primaryKeys: {}, numNodes: 1, error: "Keyring is empty (encryption not enabled)" }];
+        }
+        const keys = await handle.listKeys();
+        const primary = keys[0];
+        return [{
+          ...pool, messages: {}, numNodes: 1, error: "",
+          keys: Object.fromEntries(keys.map((k) => [k, 1])),
+          primaryKeys: primary === undefined ? {} : { [primary]: 1 },
+        }];
+      }
+      log("info", `serf: Requesting ${op} of gossip keys across the LAN pool`);
+      const r = await keyOperation(handle, op, key, relayFactor);
+      return [{
+        ...pool, messages: r.response.messages, keys: r.response.keys, primaryKeys: r.response.primaryKeys,
+        numNodes: r.response.numNodes, error: r.error ?? "",
+      }];
     },
     close: async () => {
       if (closed) return;

@@ -129,6 +129,15 @@ export const COMMANDS: CommandTable = {
     synopsis: "Forces a member of the cluster to enter the \"left\" state",
     load: async () => (await import("./members.ts")).forceLeaveCommand,
   },
+  // gossip keys (cli/keyring.ts)
+  keygen: {
+    synopsis: "Generates a new encryption key",
+    load: async () => (await import("./keyring.ts")).keygenCommand,
+  },
+  keyring: {
+    synopsis: "Manages gossip layer encryption keys",
+    load: async () => (await import("./keyring.ts")).keyringCommand,
+  },
   connect: {
     synopsis: "Interact with Consul Connect",
     load: async () => (await import("./connect.ts")).connectCommand,

@@ -28,6 +28,7 @@ import {
   GOSSIP_MAX_INBOUND_STREAMS,
   GOSSIP_MAX_META_BYTES,
   GOSSIP_UDP_RECV_BUFFER_BYTES,
+  SERF_QUERY_RESPONSE_SIZE_LIMIT,
 } from "../shared/limits.ts";
 import { devConfig, lanConfig, localConfig, wanConfig } from "./config.ts";
 import type { GossipConfig } from "./config.ts";
@@ -46,8 +47,11 @@ import type { GossipHandle, GossipOptions, LogLevel, QueryOptions, QueryResult }
 import { defaultSerfConfig, SerfCore } from "./serf/core.ts";
 import type { IncomingQuery, MemberEvent, SerfEffect, SerfMember, UserEvent } from "./serf/core.ts";
 import { encodeTags } from "./serf/messages.ts";
+import { answerKeyQuery, encodeKeyResponse, INTERNAL_QUERY_PREFIX, keyOpOf } from "./serf/keys.ts";
 
 const DEFAULT_PORT = 8301;
+/** Bytes of a queryResponse around its payload (type, map keys, LTime, ID, Flags), name excluded. */
+const KEY_RESPONSE_ENVELOPE_BYTES = 64;
 
 function baseConfig(o: GossipOptions): GossipConfig {
   switch (o.profile ?? "lan") {
@@ -83,6 +87,8 @@ function keyBytes(b64: string): Uint8Array {
 interface PendingQuery {
   result: QueryResult;
   resolve: (r: QueryResult) => void;
+  /** Responses after which the caller is answered early (0: wait for the timeout). */
+  expect: number;
 }
 
 export type StateListener = (e: { node: string; from: string; to: string }) => void;
@@ -246,9 +252,9 @@ export class GossipDriver implements GossipHandle {
 
   query(name: string, payload: Uint8Array | string, opts: QueryOptions = {}): Promise<QueryResult> {
     this.#assertOpen();
-    const params = { ...opts };
+    const { expectResponses, ...params } = opts;
     const { id, effects } = this.serf.query(performance.now(), this.#self, name, toBytes(payload), params);
-    const p = new Promise<QueryResult>((resolve) => this.#queries.set(id, { result: { acks: [], responses: [] }, resolve }));
+    const p = new Promise<QueryResult>((resolve) => this.#queries.set(id, { result: { acks: [], responses: [] }, resolve, expect: expectResponses ?? 0 }));
     this.#applySerf(effects);
     return p;
   }
@@ -369,11 +375,24 @@ export class GossipDriver implements GossipHandle {
         case "query": {
           const q = e.query;
           const respond = (p: Uint8Array | string): void => this.#applySerf(this.serf.respond(performance.now(), q, toBytes(p)));
+          if (q.name.startsWith(INTERNAL_QUERY_PREFIX)) {
+            this.#safe(() => this.#internalQuery(q, respond));
+            break;
+          }
           for (const cb of this.#queryCbs) this.#safe(() => cb(q, respond));
           break;
         }
         case "query-ack": this.#queries.get(e.id)?.result.acks.push(e.from); break;
-        case "query-response": this.#queries.get(e.id)?.result.responses.push({ from: e.from, payload: e.payload }); break;
+        case "query-response": {
+          const q = this.#queries.get(e.id);
+          if (q === undefined) break;
+          q.result.responses.push({ from: e.from, payload: e.payload });
+          if (q.expect > 0 && q.result.responses.length >= q.expect) {
+            this.#queries.delete(e.id);
+            q.resolve(q.result);
+          }
+          break;
+        }
         case "query-done": {
           const q = this.#queries.get(e.id);
           this.#queries.delete(e.id);
@@ -389,6 +408,21 @@ export class GossipDriver implements GossipHandle {
         case "log": this.#log(e.level, e.message); break;
       }
     }
+  }
+
+  /** serf's internal queries: key operations are answered on this node's keyring; ping only acks. */
+  #internalQuery(q: IncomingQuery, respond: (p: Uint8Array) => void): void {
+    const op = keyOpOf(q.name);
+    if (op === null) {
+      if (q.name !== INTERNAL_QUERY_PREFIX + "ping") this.#log("warn", `Unhandled internal query '${q.name.slice(INTERNAL_QUERY_PREFIX.length)}'`);
+      return;
+    }
+    this.#log("info", `Received ${q.name.slice(INTERNAL_QUERY_PREFIX.length)} query`);
+    const keyring = this.config.encryptionEnabled ? this.#keyring : null;
+    // Room for the key response inside a queryResponse under the response size limit.
+    const r = answerKeyQuery(op, q.payload, keyring, SERF_QUERY_RESPONSE_SIZE_LIMIT - KEY_RESPONSE_ENVELOPE_BYTES - this.serf.config.name.length);
+    if (!r.result) this.#log("warn", `${q.name}: ${r.message || "failed to decode key request"}`);
+    respond(encodeKeyResponse(r));
   }
 
   #safe(fn: () => void): void {

@@ -46,6 +46,10 @@ export interface QueryOptions {
   filters?: QueryFilter[];
   requestAck?: boolean;
   timeoutMs?: number;
+  /** serf RelayFactor, carried on the wire. */
+  relayFactor?: number;
+  /** Resolve as soon as this many responses arrived (serf's key manager stops at NumNodes). */
+  expectResponses?: number;
 }
 
 export interface QueryResult {

@@ -44,4 +44,7 @@ export type { StartGossipOptions } from "./supervisor.ts";
 export { GossipDriver } from "./driver.ts";
 export type { GossipHandle, GossipOptions, GossipProfile, QueryOptions, QueryResult } from "./driver_types.ts";
 export * as serf from "./serf/index.ts";
+export { decodeStdBase64, keyOperation } from "./keymanager.ts";
+export type { KeyOperationResult } from "./keymanager.ts";
+export type { KeyOp, KeyResponse } from "./serf/keys.ts";
 export type { MemberEvent, MemberEventType, MemberStatus, SerfMember, UserEvent } from "./serf/index.ts";

@@ -1,7 +1,8 @@
 /**
  * http/agent_ops: what the agent lends the HTTP layer beyond state: its user-event bus
  * (/v1/event/*), config reload (/v1/agent/reload), log monitor (/v1/agent/monitor) and
- * LAN gossip membership (/v1/agent/join, leave, force-leave).
+ * LAN gossip membership (/v1/agent/join, leave, force-leave) and its keyring
+ * (/v1/operator/keyring).
  *
  * Must never: hold logic; types only.
  */
@@ -24,4 +25,20 @@ export interface GossipOps {
   /** Graceful leave, then the agent shuts down. */
   leave(): Promise<void>;
   forceLeave(node: string, prune: boolean, wan: boolean): Promise<void>;
+  /** /v1/operator/keyring: one result per gossip pool (cairn runs the LAN pool only). */
+  keyring?(op: KeyringOp, key: string, relayFactor: number, localOnly: boolean): Promise<KeyringPoolResult[]>;
+}
+
+export type KeyringOp = "install" | "use" | "remove" | "list";
+
+/** Consul's structs.KeyringResponse for one pool; `error` is "" when every node succeeded. */
+export interface KeyringPoolResult {
+  readonly wan: boolean;
+  readonly datacenter: string;
+  readonly segment: string;
+  readonly messages: Readonly<Record<string, string>>;
+  readonly keys: Readonly<Record<string, number>>;
+  readonly primaryKeys: Readonly<Record<string, number>>;
+  readonly numNodes: number;
+  readonly error: string;
 }

@@ -331,6 +331,8 @@ export const REXEC_OUTPUT_CHUNK_BYTES = 4096;
 export const REXEC_OUTPUT_IDLE_MS = 500;
 /** Remote exec: sessions the CLI creates have this TTL (Consul's rExecTTL). */
 export const REXEC_SESSION_TTL = "15s";
+/** Keyring operations: largest relay factor accepted (Consul ParseRelayFactor: [0, 5]). */
+export const KEYRING_MAX_RELAY_FACTOR = 5;
 /** Vivaldi: largest RTT sample accepted (serf's maxRTT, 10 s). */
 export const VIVALDI_MAX_RTT_SECONDS = 10;
 /** Vivaldi: peers whose latency-filter samples are kept (oldest forgotten beyond this). */

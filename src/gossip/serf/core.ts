@@ -130,6 +130,8 @@ export interface QueryParams {
   filters?: QueryFilter[];
   requestAck?: boolean;
   timeoutMs?: number;
+  /** Carried on the wire (serf RelayFactor, 0-5); cairn's responders answer directly only. */
+  relayFactor?: number;
 }
 
 function ipString(a: Uint8Array): string {
@@ -345,7 +347,7 @@ export class SerfCore {
       type: "query", ltime: this.queryClock.time(), id: Math.floor(this.#rng() * 0x7fffffff) >>> 0,
       addr: self.addr, port: self.port, sourceNode: this.config.name,
       filters: params.filters && params.filters.length > 0 ? params.filters.map(encodeFilter) : null,
-      flags: params.requestAck ? QUERY_FLAG_ACK : 0, relayFactor: 0, timeoutNs: timeoutMs * 1_000_000, name, payload,
+      flags: params.requestAck ? QUERY_FLAG_ACK : 0, relayFactor: params.relayFactor ?? 0, timeoutNs: timeoutMs * 1_000_000, name, payload,
     };
     const raw = encodeSerfMessage(q);
     if (raw.length > SERF_QUERY_SIZE_LIMIT) throw new CairnError("too-large", `query exceeds limit of ${SERF_QUERY_SIZE_LIMIT} bytes`);

@@ -17,6 +17,18 @@ export type {
   SerfMember,
   UserEvent,
 } from "./core.ts";
+export {
+  aggregateKeyResponses,
+  answerKeyQuery,
+  decodeKeyRequest,
+  decodeKeyResponse,
+  encodeKeyRequest,
+  encodeKeyResponse,
+  INTERNAL_QUERY_PREFIX,
+  keyOpOf,
+  keyQueryName,
+} from "./keys.ts";
+export type { KeyOp, KeyResponse, NodeKeyResponse } from "./keys.ts";
 export { LamportClock } from "./clock.ts";
 export {
   decodeFilter,
