@@ -2,7 +2,7 @@
  * http/catalog: /v1/catalog/* (register, deregister, datacenters, nodes, services,
  * service/<s>, node/<n>, node-services/<n>) with Consul's validation texts, blocking
  * reads on the precise catalog watches, X-Consul-Index per Consul's index rules, and
- * Consul's JSON, `?filter=` through src/filter (on /catalog/services it is refused with
+ * Consul's JSON, `?near=` RTT sorting (near.ts), `?filter=` through src/filter (on /catalog/services it is refused with
  * 400 for now). Also the helpers /v1/health shares (blocking list reads, node-meta,
  * repeated query values, filtering).
  *
@@ -33,6 +33,7 @@ import { field, JsonSyntaxError, jsonKind, type JsonValue, parseJson } from "./j
 import { readHeaders } from "./kv.ts";
 import { checkDatacenter, effectiveConsistency, parseQueryOptions, percentDecode, type Query } from "./query.ts";
 import { jsonReply, Rendered, type Reply, textReply } from "./respond.ts";
+import { nearParam, sortNear } from "./near.ts";
 
 // ---- shared helpers -------------------------------------------------------------
 
@@ -262,17 +263,17 @@ export function catalogDatacenters(_ctx: RequestCtx, env: Env): Reply {
 
 export function catalogNodes(ctx: RequestCtx, env: Env): Promise<Reply | undefined> {
   const f = itemFilter(ctx.query, FILTER_SCHEMAS.catalogNodes);
-  // TODO(near): Consul sorts by RTT from the `near` node; there are no coordinates yet, so it is ignored.
+  const near = nearParam(ctx);
   const meta = nodeMetaFilter(ctx.query);
   const store = env.backend.store;
   return serveQuery(
     ctx,
     env,
     listQuery(
-      "catalog-nodes\0" + metaKey(meta) + "\0" + ctx.query.get("filter"),
+      "catalog-nodes\0" + metaKey(meta) + "\0" + ctx.query.get("filter") + "\0" + (near ?? ""),
       () => {
         const r = store.catalogNodes(meta);
-        return { index: r.index, value: applyFilter(r.value, f, renderNode) };
+        return { index: r.index, value: sortNear(env, near, applyFilter(r.value, f, renderNode), (n) => n.node) };
       },
       (cb) => store.watchTable("nodes", cb),
       (nodes) => "[" + nodes.map(renderNode).join(",") + "]",
@@ -302,7 +303,7 @@ export function catalogServices(ctx: RequestCtx, env: Env): Promise<Reply | unde
 export function catalogService(ctx: RequestCtx, env: Env): Promise<Reply | undefined> {
   const name = pathName(ctx, "/v1/catalog/service/", "Missing service name");
   const f = itemFilter(ctx.query, FILTER_SCHEMAS.catalogService);
-  // TODO(near): RTT sorting needs coordinates; `near` is accepted and ignored.
+  const near = nearParam(ctx);
   const tags = allValues(ctx.query, "tag");
   const meta = nodeMetaFilter(ctx.query);
   const store = env.backend.store;
@@ -310,12 +311,13 @@ export function catalogService(ctx: RequestCtx, env: Env): Promise<Reply | undef
     ctx,
     env,
     listQuery(
-      "catalog-service\0" + name + "\0" + (tags ?? []).join("\u0001") + "\0" + (tags === undefined ? "" : "t") + metaKey(meta) + "\0" + ctx.query.get("filter"),
+      "catalog-service\0" + name + "\0" + (tags ?? []).join("\u0001") + "\0" + (tags === undefined ? "" : "t") + metaKey(meta) + "\0" + ctx.query.get("filter") + "\0" + (near ?? ""),
       () => {
         const r = store.catalogService(name, tags);
         let v = r.value;
         if (meta !== undefined) v = v.filter((e) => Object.keys(meta).every((k) => e.node.meta[k] === meta[k]));
-        return { index: r.index, value: applyFilter(v, f, (e) => renderServiceNode(e.node, e.service)) };
+        v = applyFilter(v, f, (e) => renderServiceNode(e.node, e.service));
+        return { index: r.index, value: sortNear(env, near, v, (e) => e.node.node) };
       },
       (cb) => store.watchService(name, cb),
       (list) => "[" + list.map((e) => renderServiceNode(e.node, e.service)).join(",") + "]",

@@ -7,6 +7,7 @@
  * Must never: park a query on a watch broader than the data it reads.
  */
 
+import { nearParam, sortNear } from "./near.ts";
 import { badRequest } from "../shared/errors.ts";
 import { filterNonPassing } from "../state/catalog_read.ts";
 import type { HealthStatus } from "../state/catalog_types.ts";
@@ -51,17 +52,17 @@ export function healthNode(ctx: RequestCtx, env: Env): Promise<Reply | undefined
 export function healthChecks(ctx: RequestCtx, env: Env): Promise<Reply | undefined> {
   const name = pathName(ctx, "/v1/health/checks/", "Missing service name");
   const f = itemFilter(ctx.query, FILTER_SCHEMAS.healthChecks);
-  // TODO(near): Consul sorts by RTT from `near`; no coordinates yet, so it is ignored.
+  const near = nearParam(ctx);
   const meta = nodeMetaFilter(ctx.query);
   const store = env.backend.store;
   return serveQuery(
     ctx,
     env,
     listQuery(
-      "health-checks\0" + name + "\0" + metaKey(meta) + "\0" + ctx.query.get("filter"),
+      "health-checks\0" + name + "\0" + metaKey(meta) + "\0" + ctx.query.get("filter") + "\0" + (near ?? ""),
       () => {
         const r = store.healthChecks(name, meta);
-        return { index: r.index, value: applyFilter(r.value, f, renderCheck) };
+        return { index: r.index, value: sortNear(env, near, applyFilter(r.value, f, renderCheck), (c) => c.node) };
       },
       (cb) => store.watchService(name, cb),
       renderChecks,
@@ -72,7 +73,7 @@ export function healthChecks(ctx: RequestCtx, env: Env): Promise<Reply | undefin
 export function healthService(ctx: RequestCtx, env: Env): Promise<Reply | undefined> {
   const name = pathName(ctx, "/v1/health/service/", "Missing service name");
   const f = itemFilter(ctx.query, FILTER_SCHEMAS.healthService);
-  // TODO(near): RTT sorting needs coordinates; `near` is accepted and ignored.
+  const near = nearParam(ctx);
   const passing = boolParam(ctx, "passing");
   if (passing === undefined) throw badRequest("Invalid value for ?passing");
   const tags = allValues(ctx.query, "tag");
@@ -82,14 +83,14 @@ export function healthService(ctx: RequestCtx, env: Env): Promise<Reply | undefi
     ctx,
     env,
     listQuery(
-      "health-service\0" + name + "\0" + (tags === undefined ? "" : "t" + tags.join("\u0001")) + "\0" + metaKey(meta) + "\0" + String(passing) + "\0" + ctx.query.get("filter"),
+      "health-service\0" + name + "\0" + (tags === undefined ? "" : "t" + tags.join("\u0001")) + "\0" + metaKey(meta) + "\0" + String(passing) + "\0" + ctx.query.get("filter") + "\0" + (near ?? ""),
       () => {
         const r = store.healthService(name, tags);
         let v = r.value;
         if (meta !== undefined) v = v.filter((e) => Object.keys(meta).every((k) => e.node.meta[k] === meta[k]));
         v = applyFilter(v, f, renderServiceHealth);
         if (passing) v = filterNonPassing(v);
-        return { index: r.index, value: v };
+        return { index: r.index, value: sortNear(env, near, v, (e) => e.node.node) };
       },
       (cb) => store.watchService(name, cb),
       (list) => "[" + list.map(renderServiceHealth).join(",") + "]",

@@ -32,6 +32,7 @@ import { type Route, Router } from "./router.ts";
 import { createTransport, type TransportKind, transportFromEnv } from "./wire/index.ts";
 import { statusLeader, statusPeers } from "./status.ts";
 import { txnHandler } from "./txn.ts";
+import { coordinateDatacenters, coordinateNode, coordinateNodes, coordinateUpdate } from "./coordinate.ts";
 import { sessionCreate, sessionDestroy, sessionInfo, sessionList, sessionNode, sessionRenew } from "./session.ts";
 import {
   catalogDatacenters,
@@ -50,7 +51,6 @@ import { eventFire, eventList } from "./event.ts";
 import { agentReload } from "./agent_reload.ts";
 import { agentMonitor } from "./agent_monitor.ts";
 import { agentForceLeave, agentJoin, agentLeave } from "./agent_gossip.ts";
-import { operatorKeyring } from "./operator_keyring.ts";
 import {
   agentHealthById,
   agentHealthByName,
@@ -175,6 +175,11 @@ export const ROUTES: readonly Route[] = [
   { pattern: "/v1/session/info/", methods: ["GET"], handler: sessionInfo },
   { pattern: "/v1/session/node/", methods: ["GET"], handler: sessionNode },
   { pattern: "/v1/session/list", methods: ["GET"], handler: sessionList },
+  // network coordinates (coordinate.ts)
+  { pattern: "/v1/coordinate/datacenters", methods: ["GET"], handler: coordinateDatacenters },
+  { pattern: "/v1/coordinate/nodes", methods: ["GET"], handler: coordinateNodes },
+  { pattern: "/v1/coordinate/node/", methods: ["GET"], handler: coordinateNode },
+  { pattern: "/v1/coordinate/update", methods: ["PUT"], handler: coordinateUpdate },
   // events, reload, monitor (event.ts, agent_reload.ts, agent_monitor.ts)
   { pattern: "/v1/event/fire/", methods: ["PUT"], handler: eventFire },
   { pattern: "/v1/event/list", methods: ["GET"], handler: eventList },
@@ -184,8 +189,6 @@ export const ROUTES: readonly Route[] = [
   { pattern: "/v1/agent/join/", methods: ["PUT"], handler: agentJoin },
   { pattern: "/v1/agent/leave", methods: ["PUT"], handler: agentLeave },
   { pattern: "/v1/agent/force-leave/", methods: ["PUT"], handler: agentForceLeave },
-  // gossip keyring (operator_keyring.ts)
-  { pattern: "/v1/operator/keyring", methods: ["GET", "POST", "PUT", "DELETE"], handler: operatorKeyring },
 ];
 
 /** Go's http.CanonicalHeaderKey. */
