@@ -112,6 +112,11 @@ export const COMMANDS: CommandTable = {
     synopsis: "Stream logs from a Consul agent",
     load: async () => (await import("./monitor.ts")).monitorCommand,
   },
+  // network coordinates (cli/rtt.ts)
+  rtt: {
+    synopsis: "Estimates network round trip time between nodes",
+    load: async () => (await import("./rtt.ts")).rttCommand,
+  },
   // LAN membership (cli/members.ts)
   members: {
     synopsis: "Lists the members of a Consul cluster",
