@@ -35,8 +35,8 @@ import type { GossipConfig } from "./config.ts";
 import { SwimCore } from "./core.ts";
 import type { Address, Effect } from "./core.ts";
 import { Keyring } from "./keyring.ts";
-import { ByteWriter, MsgFloat, writeValue } from "./msgpack.ts";
-import type { MsgValue } from "./msgpack.ts";
+import { encodeCoordinatePayload, decodeCoordinatePayload } from "./coordinate_payload.ts";
+import { VivaldiClient, type Coordinate } from "../coordinate/index.ts";
 import { framePayloads, openPacket, sealPacket, sealStream } from "./packet.ts";
 import type { StreamMessage } from "./packet.ts";
 import { decodeFrame, encodeMessage, frameMessages, labelHeader } from "./wire.ts";
@@ -60,20 +60,6 @@ function baseConfig(o: GossipOptions): GossipConfig {
     case "local": return localConfig();
     case "dev": return devConfig();
   }
-}
-
-/** serf's initial Vivaldi coordinate as the ack payload: `[1]` + {Adjustment, Error, Height, Vec}. */
-function initialCoordinatePayload(): Uint8Array {
-  const w = new ByteWriter(128);
-  w.u8(1);
-  const m = new Map<string, MsgValue>([
-    ["Adjustment", new MsgFloat(0)],
-    ["Error", new MsgFloat(1.5)],
-    ["Height", new MsgFloat(10e-6)],
-    ["Vec", Array.from({ length: 8 }, () => new MsgFloat(0))],
-  ]);
-  writeValue(w, m);
-  return w.finish();
 }
 
 function toBytes(p: Uint8Array | string): Uint8Array {
@@ -117,6 +103,9 @@ export class GossipDriver implements GossipHandle {
   readonly #queries = new Map<number, PendingQuery>();
   #logCb: ((level: LogLevel, msg: string) => void) | null = null;
   #inboundPushPulls = 0;
+  /** serf's Vivaldi client: updated from probe RTTs and the peers' ack payloads. */
+  readonly #vivaldi = new VivaldiClient();
+  #refreshAck: () => void = () => {};
   #leaving: Promise<void> | null = null;
   #closed = false;
 
@@ -138,7 +127,9 @@ export class GossipDriver implements GossipHandle {
     const meta = encodeTags(tags);
     if (meta.length > GOSSIP_MAX_META_BYTES) throw new CairnError("bad-request", `encoded length of tags exceeds limit of ${GOSSIP_MAX_META_BYTES} bytes`);
     const now = performance.now();
-    const ackPayload = initialCoordinatePayload();
+    // serf: acks carry this node's current Vivaldi coordinate; probe RTTs update it.
+    let ackPayload = encodeCoordinatePayload(this.#vivaldi.coordinate);
+    this.#refreshAck = () => { ackPayload = encodeCoordinatePayload(this.#vivaldi.coordinate); };
     this.core = new SwimCore(this.config, { name: opts.name, addr: this.#self.addr, port: this.#self.port, meta }, {
       rng: Math.random, ackPayload: () => ackPayload,
     }, now);
@@ -323,6 +314,23 @@ export class GossipDriver implements GossipHandle {
 
   // ------------------------------------------------------------ clock and effects
 
+  /** This node's current Vivaldi coordinate (serf's GetCoordinate). */
+  async coordinate(): Promise<Coordinate> {
+    return this.#vivaldi.coordinate;
+  }
+
+  /** serf's ping delegate NotifyPingComplete: update our coordinate from the peer's and the RTT. */
+  #onPingComplete(node: string, rttMs: number, payload: Uint8Array | null): void {
+    const other = decodeCoordinatePayload(payload);
+    if (other === undefined) return;
+    try {
+      this.#vivaldi.update(node, other, Math.max(0, rttMs) / 1000);
+      this.#refreshAck();
+    } catch (err) {
+      this.#log("debug", `rejected coordinate from ${node}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new CairnError("unavailable", "gossip pool is closed");
   }
@@ -356,7 +364,7 @@ export class GossipDriver implements GossipHandle {
           for (const cb of this.#stateCbs) this.#safe(() => cb({ node: e.node, from: e.from, to: e.to }));
           break;
         case "user": this.#applySerf(this.serf.handleUserMessage(performance.now(), e.payload)); break;
-        case "ping-complete": break; // Vivaldi updates are not kept yet
+        case "ping-complete": this.#onPingComplete(e.node, e.rttMs, e.payload); break;
         case "conflict":
           this.#log("warn", `conflicting address for ${e.existing.name}: ${ipText(e.existing.addr)}:${e.existing.port} vs ${ipText(e.other.addr)}:${e.other.port}`);
           break;

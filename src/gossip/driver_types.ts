@@ -6,6 +6,7 @@
  * Must never: import runtime code (types and small pure helpers only).
  */
 
+import type { Coordinate } from "../coordinate/index.ts";
 import type { GossipConfig } from "./config.ts";
 import type { MemberEvent, SerfConfig, SerfMember, UserEvent } from "./serf/core.ts";
 import type { QueryFilter } from "./serf/messages.ts";
@@ -81,6 +82,8 @@ export interface GossipHandle {
   useKey(key: string): Promise<void>;
   removeKey(key: string): Promise<void>;
   listKeys(): Promise<string[]>;
+  /** This node's Vivaldi coordinate (serf's GetCoordinate), updated from probe RTTs. */
+  coordinate(): Promise<Coordinate>;
   onMemberEvent(cb: (e: MemberEvent) => void): () => void;
   onUserEvent(cb: (e: UserEvent) => void): () => void;
   /** Stops the pool without leaving (peers will see it fail). */

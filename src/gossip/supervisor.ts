@@ -23,6 +23,7 @@ import { spawnWorker } from "../platform/runtime.ts";
 import { GossipDriver } from "./driver.ts";
 import { nodeEndpoint } from "./driver_comlink.ts";
 import type { GossipHandle, GossipOptions, LogLevel, QueryOptions, QueryResult } from "./driver_types.ts";
+import type { Coordinate } from "../coordinate/index.ts";
 import type { MemberEvent, SerfMember, UserEvent } from "./serf/core.ts";
 import type { GossipWorkerApi, GossipWorkerData, GossipWorkerEvent } from "../workers/gossip_worker.ts";
 
@@ -235,6 +236,10 @@ class SupervisedGossip implements GossipHandle {
 
   async listKeys(): Promise<string[]> {
     return (await this.#api()).listKeys();
+  }
+
+  async coordinate(): Promise<Coordinate> {
+    return (await this.#api()).coordinate();
   }
 
   onMemberEvent(cb: (e: MemberEvent) => void): () => void {

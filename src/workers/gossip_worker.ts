@@ -15,6 +15,7 @@ import { GossipDriver } from "../gossip/driver.ts";
 import { nodeEndpoint } from "../gossip/driver_comlink.ts";
 import type { GossipOptions, QueryOptions, QueryResult } from "../gossip/driver_types.ts";
 import type { MemberEvent, SerfMember, UserEvent } from "../gossip/serf/core.ts";
+import type { Coordinate } from "../coordinate/index.ts";
 
 export interface GossipWorkerData {
   options: GossipOptions;
@@ -43,6 +44,7 @@ export interface GossipWorkerApi {
   useKey(key: string): Promise<void>;
   removeKey(key: string): Promise<void>;
   listKeys(): Promise<string[]>;
+  coordinate(): Promise<Coordinate>;
   close(): Promise<void>;
   /** Test hook: block this thread's event loop (simulates a wedged worker). */
   stall(ms: number): void;
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
     useKey: (k) => driver.useKey(k),
     removeKey: (k) => driver.removeKey(k),
     listKeys: () => driver.listKeys(),
+    coordinate: () => driver.coordinate(),
     close: async () => {
       await driver.close();
       data.events.close();
