@@ -2,7 +2,9 @@
  * agent/agent: assembles one running agent from its parts and takes it apart again.
  *
  * startAgent() opens the log (WAL worker, or memory in dev mode), recovers the
- * state store, starts the single-voter server and the HTTP listener, and
+ * state store, starts the single-voter server (or, on a server with bootstrap_expect > 1,
+ * the Raft cluster server of agent/cluster.ts, whose leader-only duties — self-registration,
+ * Connect CA, session timers, LAN reconcile — follow leadership) and the HTTP listener, and
  * returns a handle whose shutdown() stops accepting, finishes in-flight writes,
  * snapshots, flushes the log and closes everything, in that order.
  *
@@ -14,8 +16,13 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "./log.ts";
-import type { AgentView, MemberView } from "../server/types.ts";
+import type { AgentView, Backend, MemberView } from "../server/types.ts";
 import { SingleServer } from "../server/single.ts";
+import { ClusterServer } from "./cluster.ts";
+import type { FsmStore } from "../server/fsm_store.ts";
+import type { RaftOps } from "../http/agent_ops.ts";
+import { CALeader, LeafCache, storeLeafSigner, systemCADeps } from "../connect/index.ts";
+import { CairnError } from "../shared/errors.ts";
 import { Store, encodeCommand, decodeCommand } from "../state/index.ts";
 import { MemoryLog, WalLog } from "../wal/index.ts";
 import { startHttpServer, type HttpServer } from "../http/index.ts";
@@ -61,6 +68,8 @@ export interface AgentOptions {
   readonly txnMaxReqLen: number;
   readonly snapshotThreshold: number;
   readonly trailingLogs: number;
+  /** performance.raft_multiplier (Raft timing of a multi-server cluster; default 5). */
+  readonly raftMultiplier?: number;
   readonly disableKvKeyValidation: boolean;
   readonly responseHeaders: Readonly<Record<string, string>>;
   readonly debugConfig: Record<string, unknown>;
@@ -107,8 +116,15 @@ export type HttpListener =
   | { readonly kind: "tcp"; readonly host: string; readonly port: number }
   | { readonly kind: "unix"; readonly path: string; readonly perms?: UnixSocketPerms };
 
+/** What the agent needs of its server: the single-voter server or the Raft cluster server. */
+export interface AgentServer extends Backend {
+  readonly store: FsmStore;
+  appliedIndex(): number;
+  close(opts: { snapshot: boolean }): Promise<void>;
+}
+
 export interface RunningAgent {
-  readonly server: SingleServer;
+  readonly server: AgentServer;
   readonly http: readonly HttpServer[];
   readonly view: AgentView;
   shutdown(): Promise<void>;
@@ -151,28 +167,57 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
   const nodeId = resolveNodeId(opts);
   const advertise = `${opts.advertiseAddr}:${opts.serverPort > 0 ? opts.serverPort : 8300}`;
 
-  const wal =
-    opts.dataDir === undefined ? new MemoryLog() : new WalLog(path.join(opts.dataDir, "raft"));
   const store = new Store();
-  const server = new SingleServer({
-    log: wal,
-    store,
-    encode: encodeCommand,
-    decode: decodeCommand,
-    advertiseAddr: advertise,
-    snapshotThreshold: opts.snapshotThreshold,
-    trailingLogs: opts.trailingLogs,
-    logger: logger.named("agent.server.raft"),
-    now: () => performance.now(),
-  });
-  const t0 = performance.now();
-  const rec = await server.start();
-  for (const n of rec.notes) log("warn", `wal: ${n}`);
-  log(
-    "info",
-    `state restored: snapshot index=${rec.snapshotIndex}, replayed ${rec.replayed} log entries, ` +
-      `last index=${server.appliedIndex()} in ${(performance.now() - t0).toFixed(0)}ms`,
-  );
+  // ---- Raft cluster (agent/cluster.ts): a server with bootstrap_expect > 1 (never -dev)
+  const clustered = opts.server && !opts.dev && (opts.bootstrapExpect ?? 0) > 1 && opts.dataDir !== undefined;
+  let cluster: ClusterServer | undefined;
+  let onLeadership: (leader: boolean) => void = () => {};
+  let server: AgentServer;
+  if (clustered && opts.dataDir !== undefined) {
+    cluster = new ClusterServer(
+      {
+        nodeId,
+        nodeName: opts.nodeName,
+        datacenter: opts.datacenter,
+        dataDir: opts.dataDir,
+        bindAddr: opts.bindAddr,
+        advertiseAddr: opts.advertiseAddr,
+        serverPort: opts.serverPort > 0 ? opts.serverPort : 8300,
+        bootstrapExpect: opts.bootstrapExpect ?? 0,
+        raftMultiplier: opts.raftMultiplier ?? 5,
+        snapshotThreshold: opts.snapshotThreshold,
+        trailingLogs: opts.trailingLogs,
+      },
+      { store, log: logger.named("agent.server.raft"), onLeadership: (l) => onLeadership(l) },
+    );
+    await cluster.listen();
+    if (opts.serfLanPort === -1) log("warn", "bootstrap_expect > 1 without a LAN pool (ports.serf_lan = -1): the cluster can only start from existing Raft state");
+    server = cluster;
+  } else {
+    const wal =
+      opts.dataDir === undefined ? new MemoryLog() : new WalLog(path.join(opts.dataDir, "raft"));
+    const single = new SingleServer({
+      log: wal,
+      store,
+      encode: encodeCommand,
+      decode: decodeCommand,
+      advertiseAddr: advertise,
+      snapshotThreshold: opts.snapshotThreshold,
+      trailingLogs: opts.trailingLogs,
+      logger: logger.named("agent.server.raft"),
+      now: () => performance.now(),
+    });
+    const t0 = performance.now();
+    const rec = await single.start();
+    for (const n of rec.notes) log("warn", `wal: ${n}`);
+    log(
+      "info",
+      `state restored: snapshot index=${rec.snapshotIndex}, replayed ${rec.replayed} log entries, ` +
+        `last index=${single.appliedIndex()} in ${(performance.now() - t0).toFixed(0)}ms`,
+    );
+    server = single;
+  }
+  // ---- end Raft cluster
 
   const vi = versionInfo(process.env);
   let lan: LanPool | undefined; // LAN gossip (started below when serfLanPort !== -1)
@@ -187,10 +232,12 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     version: vi.version,
     nodeMeta: opts.nodeMeta,
   };
-  if (!isRegistered(store, selfInfo)) {
+  const registerSelf = async (): Promise<void> => {
+    if (isRegistered(store, selfInfo)) return;
     const r = await server.apply({ type: "catalog-register", req: selfRegistration(selfInfo) });
     if (r.type === "error") log("error", `failed to register this node in the catalog: ${r.message}`);
-  }
+  };
+  if (cluster === undefined) await registerSelf(); // a cluster's leader does it (below)
   const self: MemberView = {
     name: opts.nodeName,
     addr: opts.advertiseAddr,
@@ -230,7 +277,14 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
   // ---- connect CA (src/connect): on a server with connect.enabled, initialise the CA
   // through the log (the single-voter server is always leader) and make the leaf cache.
   let connect: ConnectAgent | undefined;
-  if (opts.server && opts.connect?.enabled === true) {
+  if (cluster !== undefined && opts.connect?.enabled === true) {
+    // A cluster: the CA is initialised by whichever server leads (onLeadership below).
+    const caLeader = new CALeader(
+      { apply: (cmd) => server.apply(cmd), reader: store, ca: systemCADeps, newClusterId: randomUUID, log: logger.named("agent.connect") },
+      { ca_provider: opts.connect.caProvider, ca_config: opts.connect.caConfig },
+    );
+    connect = { reader: store, leader: caLeader, leaves: new LeafCache(storeLeafSigner(store, opts.datacenter, systemCADeps)), stop: () => caLeader.stop() };
+  } else if (opts.server && opts.connect?.enabled === true) {
     try {
       connect = await startConnectAgent({
         apply: (cmd) => server.apply(cmd),
@@ -260,7 +314,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     },
   );
   registerSessionTimers(store, sessionTimers);
-  sessionTimers.start();
+  if (cluster === undefined) sessionTimers.start(); // a cluster's leader starts them (below)
   // ---- end session TTL timers
 
   // Consul's runtime gauges, from the process's own memory figures.
@@ -346,8 +400,11 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
         },
         {
           events,
-          catalog: opts.server ? { apply: (cmd) => server.apply(cmd), reader: store } : undefined,
+          catalog: opts.server
+            ? { apply: (cmd) => server.apply(cmd), reader: store, ...(cluster === undefined ? {} : { isLeader: () => cluster.isLeader() }) }
+            : undefined,
           log: logger.named("agent"),
+          ...(cluster === undefined ? {} : { onMembers: (ms: readonly MemberView[]) => cluster.onMembers(ms) }),
         },
       );
     } catch (e) {
@@ -380,8 +437,38 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
       return lan.keyring(op, key, relayFactor, localOnly);
     },
   };
-  const opsWithGossip: AgentOps = { ...ops, gossip: lanOps };
+  const opsWithGossip: AgentOps = { ...ops, gossip: lanOps, raft: cluster ?? singleRaftOps(server, nodeId, opts.nodeName, advertise) };
   // ---- end LAN gossip
+
+  // ---- Raft cluster: leader-only duties follow leadership (a read barrier first, so the
+  // store has applied everything the previous leader committed).
+  let leaderGen = 0;
+  let shuttingDown = false;
+  onLeadership = (leader) => {
+    const gen = ++leaderGen;
+    if (!leader) {
+      sessionTimers.stop();
+      void connect?.leader?.stop();
+      return;
+    }
+    void (async () => {
+      try {
+        await server.readBarrier("consistent");
+        if (gen !== leaderGen || shuttingDown) return;
+        await registerSelf();
+        sessionTimers.start();
+        lan?.reconcileAll();
+        if (connect?.leader !== undefined) {
+          await connect.leader.initialize();
+          connect.leader.startPruning();
+        }
+      } catch (e) {
+        log("error", `leader duties failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    })();
+  };
+  if (cluster?.isLeader() === true) onLeadership(true);
+  // ---- end Raft cluster
 
   const http: HttpServer[] = [];
   try {
@@ -452,6 +539,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
       log("info", "Requesting shutdown");
+      shuttingDown = true;
       stopExtras(); // events, remote exec, watches, monitor
       await Promise.all(http.map((h) => h.close()));
       await lan?.close(); // LAN gossip
@@ -464,6 +552,25 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     return stopping;
   };
   return { server, http, view, shutdown, events, reload: ops.reload, leave: leaveLan };
+}
+
+/** The Raft operator views of a single-voter server: one voter, always the leader. */
+function singleRaftOps(server: AgentServer, nodeId: string, nodeName: string, address: string): RaftOps {
+  return {
+    configuration: () =>
+      Promise.resolve({
+        servers: [{ id: nodeId, node: nodeName, address, leader: true, voter: true, lastIndex: server.appliedIndex() }],
+        index: server.appliedIndex(),
+      }),
+    removePeer: (by) =>
+      Promise.reject(
+        new CairnError(
+          "internal",
+          by.id !== undefined ? `id "${by.id}" was not found in the Raft configuration` : `address "${by.address ?? ""}" was not found in the Raft configuration`,
+        ),
+      ),
+    transferLeader: () => Promise.reject(new CairnError("internal", "cannot find peer")),
+  };
 }
 
 /** LAN gossip: undo the extras started before the pool when it fails to start. */

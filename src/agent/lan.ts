@@ -8,7 +8,9 @@
  * (Consul's msgpack UserEvent under the serf event name "consul:event:<name>") between
  * the EventBus and gossip, and on a server reconciles members of its datacenter into the
  * catalog as Consul's leader does: alive → node + serfHealth passing, failed → serfHealth
- * critical, left/reaped → node deregistered.
+ * critical, left/reaped → node deregistered. In a
+ * Raft cluster only the leader reconciles (catalog.isLeader) and reconcileAll() runs when a
+ * server gains leadership; onMembers feeds the cluster's address book and bootstrap.
  *
  * Must never: write to the catalog on a client, touch this agent's own node (the
  * self-registration owns it), or let a gossip error escape as an unhandled rejection.
@@ -63,8 +65,15 @@ export interface LanOptions {
 export interface LanDeps {
   readonly events: EventBus;
   /** Server only: the write path and the catalog to reconcile members into. */
-  readonly catalog?: { readonly apply: (cmd: Command) => Promise<ApplyResult>; readonly reader: CatalogReader };
+  readonly catalog?: {
+    readonly apply: (cmd: Command) => Promise<ApplyResult>;
+    readonly reader: CatalogReader;
+    /** Reconcile only while this returns true (a Raft cluster: the leader); absent = always. */
+    readonly isLeader?: () => boolean;
+  };
   readonly log: LanLog;
+  /** Called with the whole member list after every membership change (a Raft cluster's address book and bootstrap). */
+  readonly onMembers?: (members: readonly MemberView[]) => void;
 }
 
 /** Consul's serf tags for this agent (agent/consul/server.go setupSerf, client.go). */
@@ -188,6 +197,8 @@ export function reconcileCommand(m: SerfMember, reader: CatalogReader, self: str
 export interface LanPool {
   readonly port: number;
   members(): MemberView[];
+  /** Reconcile every known member into the catalog again (a server that just became leader). */
+  reconcileAll(): void;
   join(addrs: string[]): Promise<number>;
   /** Graceful leave (peers see `left`); the pool keeps running until close(). */
   leave(): Promise<void>;
@@ -217,6 +228,14 @@ export async function startLan(opts: LanOptions, deps: LanDeps): Promise<LanPool
 
   const members = new Map<string, SerfMember>();
   let closed = false;
+  const notifyMembers = (): void => {
+    if (deps.onMembers === undefined || closed) return;
+    try {
+      deps.onMembers([...members.values()].map(memberView));
+    } catch (e) {
+      log("error", `agent: member callback failed: ${String(e)}`);
+    }
+  };
 
   // ---- catalog reconciliation (server only), one write at a time in event order
   let chain: Promise<void> = Promise.resolve();
@@ -225,6 +244,7 @@ export async function startLan(opts: LanOptions, deps: LanDeps): Promise<LanPool
     if (cat === undefined) return;
     chain = chain.then(async () => {
       if (closed) return;
+      if (cat.isLeader !== undefined && !cat.isLeader()) return;
       const cmd = reconcileCommand(m, cat.reader, opts.nodeName, opts.datacenter, reaped);
       if (cmd === null) return;
       const r = await cat.apply(cmd);
@@ -237,11 +257,13 @@ export async function startLan(opts: LanOptions, deps: LanDeps): Promise<LanPool
     if (e.type === "member-reap") members.delete(e.member.name);
     else members.set(e.member.name, e.member);
     reconcile(e.member, e.type === "member-reap");
+    notifyMembers();
   });
   for (const m of await handle.members()) {
     if (!members.has(m.name)) members.set(m.name, m);
     reconcile(m, false);
   }
+  notifyMembers();
 
   // ---- user events both ways
   deps.events.setTransport((e) => {
@@ -288,6 +310,9 @@ export async function startLan(opts: LanOptions, deps: LanDeps): Promise<LanPool
   return {
     port: handle.port,
     members: () => [...members.values()].map(memberView).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    reconcileAll: () => {
+      for (const m of members.values()) reconcile(m, false);
+    },
     join: (addrs) => handle.join(addrs),
     leave: async () => {
       log("info", "agent: Requesting graceful leave from serf");

@@ -68,6 +68,7 @@ export function agentOptions(cfg: RuntimeConfig): AgentOptions {
     txnMaxReqLen: cfg.limits.txnMaxReqLen,
     snapshotThreshold: cfg.raft.snapshotThreshold,
     trailingLogs: cfg.raft.trailingLogs,
+    raftMultiplier: cfg.raft.multiplier,
     disableKvKeyValidation: cfg.disableKvKeyValidation,
     responseHeaders: cfg.http.responseHeaders,
     debugConfig: debugConfig(cfg),

@@ -159,4 +159,25 @@ export const COMMANDS: CommandTable = {
     synopsis: "Modify the current Connect CA configuration",
     load: async () => (await import("./connect_ca.ts")).connectCASetCommand,
   },
+  // Raft operator (cli/operator.ts)
+  operator: {
+    synopsis: "Provides cluster-level tools for Consul operators",
+    load: async () => (await import("./operator.ts")).operatorCommand,
+  },
+  "operator raft": {
+    synopsis: "Provides cluster-level tools for Consul operators",
+    load: async () => (await import("./operator.ts")).operatorRaftCommand,
+  },
+  "operator raft list-peers": {
+    synopsis: "Display the current Raft peer configuration",
+    load: async () => (await import("./operator.ts")).listPeersCommand,
+  },
+  "operator raft remove-peer": {
+    synopsis: "Remove a Consul server from the Raft configuration",
+    load: async () => (await import("./operator.ts")).removePeerCommand,
+  },
+  "operator raft transfer-leader": {
+    synopsis: "Transfer raft leadership to another node",
+    load: async () => (await import("./operator.ts")).transferLeaderCommand,
+  },
 };

@@ -1,8 +1,8 @@
 /**
  * http/agent_ops: what the agent lends the HTTP layer beyond state: its user-event bus
  * (/v1/event/*), config reload (/v1/agent/reload), log monitor (/v1/agent/monitor) and
- * LAN gossip membership (/v1/agent/join, leave, force-leave) and its keyring
- * (/v1/operator/keyring).
+ * LAN gossip membership (/v1/agent/join, leave, force-leave), its keyring
+ * (/v1/operator/keyring) and the Raft operator views (/v1/operator/raft/*).
  *
  * Must never: hold logic; types only.
  */
@@ -17,6 +17,31 @@ export interface AgentOps {
   readonly monitor?: MonitorHub | undefined;
   /** LAN gossip: /v1/agent/join, /v1/agent/leave, /v1/agent/force-leave (errors become 500 with their text). */
   readonly gossip?: GossipOps | undefined;
+  /** Raft operator views: /v1/operator/raft/configuration, peer, transfer-leader. */
+  readonly raft?: RaftOps | undefined;
+}
+
+/** One server of /v1/operator/raft/configuration. */
+export interface RaftServerView {
+  readonly id: string;
+  readonly node: string;
+  readonly address: string;
+  readonly leader: boolean;
+  readonly voter: boolean;
+  readonly lastIndex: number;
+}
+
+export interface RaftConfigurationView {
+  readonly servers: readonly RaftServerView[];
+  readonly index: number;
+}
+
+export interface RaftOps {
+  /** The leader's view (forwarded from a follower) unless stale. */
+  configuration(stale: boolean): Promise<RaftConfigurationView>;
+  removePeer(by: { readonly id?: string; readonly address?: string }): Promise<void>;
+  /** "" = the most up-to-date other voter. */
+  transferLeader(id: string): Promise<void>;
 }
 
 export interface GossipOps {

@@ -31,6 +31,7 @@ import { kvHandler } from "./kv.ts";
 import { type Route, Router } from "./router.ts";
 import { createTransport, type TransportKind, transportFromEnv } from "./wire/index.ts";
 import { statusLeader, statusPeers } from "./status.ts";
+import { operatorRaftConfiguration, operatorRaftPeer, operatorRaftTransferLeader } from "./operator.ts";
 import { txnHandler } from "./txn.ts";
 import { coordinateDatacenters, coordinateNode, coordinateNodes, coordinateUpdate } from "./coordinate.ts";
 import { sessionCreate, sessionDestroy, sessionInfo, sessionList, sessionNode, sessionRenew } from "./session.ts";
@@ -132,6 +133,10 @@ export const ROUTES: readonly Route[] = [
   { pattern: "/v1/txn", methods: ["PUT"], handler: txnHandler },
   { pattern: "/v1/status/leader", methods: ["GET"], handler: statusLeader },
   { pattern: "/v1/status/peers", methods: ["GET"], handler: statusPeers },
+  // Raft operator (operator.ts)
+  { pattern: "/v1/operator/raft/configuration", methods: ["GET"], handler: operatorRaftConfiguration },
+  { pattern: "/v1/operator/raft/peer", methods: ["DELETE"], handler: operatorRaftPeer },
+  { pattern: "/v1/operator/raft/transfer-leader", methods: ["POST"], handler: operatorRaftTransferLeader },
   { pattern: "/v1/agent/self", methods: ["GET"], handler: agentSelf },
   { pattern: "/v1/agent/members", methods: ["GET"], handler: agentMembers },
   { pattern: "/v1/agent/metrics", methods: ["GET"], handler: agentMetrics },

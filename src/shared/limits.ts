@@ -339,3 +339,6 @@ export const VIVALDI_MAX_RTT_SECONDS = 10;
 export const VIVALDI_MAX_FILTERED_PEERS = 4096;
 /** Coordinates: a sent coordinate update is at most this often per agent (ms; Consul: sync_coordinate_interval_min 15 s). */
 export const COORDINATE_SYNC_MIN_MS = 15_000;
+
+/** Operator raft requests (configuration, remove-peer, transfer-leader) a follower forwards to the leader. */
+export const CLUSTER_OPERATOR_RPC_TIMEOUT_MS = 10_000;

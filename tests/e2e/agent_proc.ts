@@ -59,6 +59,8 @@ export interface AgentProc {
   readonly dnsPort: number;
   /** The serf LAN port when started with `serfLanPort`, else -1. */
   readonly serfLanPort: number;
+  /** The server (RPC) port when started with `serverPort`, else -1. */
+  readonly serverPort: number;
   readonly base: string;
   output(): string;
   /** Resolves with the exit code (or signal name) when the process exits. */
@@ -76,12 +78,17 @@ export interface StartOpts {
   env?: Record<string, string>;
   /** Serf LAN port (0 picks a free one); the LAN pool is disabled (-1) when absent. */
   serfLanPort?: number;
+  /** Server (RPC) port (0 picks a free one); disabled (-1) when absent. */
+  serverPort?: number;
+  /** Ready once HTTP answers, without waiting for a known leader (cluster members before bootstrap). */
+  readyWithoutLeader?: boolean;
 }
 
 export async function startAgent(opts: StartOpts): Promise<AgentProc> {
   const httpPort = opts.httpPort ?? (await freePort());
   const dnsPort = opts.dnsPort === undefined ? -1 : opts.dnsPort === 0 ? await freePort() : opts.dnsPort;
   const serfLanPort = opts.serfLanPort === undefined ? -1 : opts.serfLanPort === 0 ? await freePort() : opts.serfLanPort;
+  const serverPort = opts.serverPort === undefined ? -1 : opts.serverPort === 0 ? await freePort() : opts.serverPort;
   const { cmd, args } = cairnCommand();
   const full = [
     ...args,
@@ -96,7 +103,7 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
     "-dns-port",
     String(dnsPort),
     "-server-port",
-    "-1",
+    String(serverPort),
     "-serf-lan-port",
     String(serfLanPort),
     "-serf-wan-port",
@@ -126,7 +133,7 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
     try {
       const r = await fetch(`${base}/v1/status/leader`);
       const body = await r.text();
-      if (r.status === 200 && body.length > 2) {
+      if (r.status === 200 && (body.length > 2 || opts.readyWithoutLeader === true)) {
         ready = true;
         break;
       }
@@ -140,6 +147,7 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
     httpPort,
     dnsPort,
     serfLanPort,
+    serverPort,
     base,
     output: () => out,
     exited,
