@@ -52,6 +52,7 @@ import { eventFire, eventList } from "./event.ts";
 import { agentReload } from "./agent_reload.ts";
 import { agentMonitor } from "./agent_monitor.ts";
 import { agentForceLeave, agentJoin, agentLeave } from "./agent_gossip.ts";
+import { operatorKeyring } from "./operator_keyring.ts";
 import {
   agentHealthById,
   agentHealthByName,
@@ -194,6 +195,8 @@ export const ROUTES: readonly Route[] = [
   { pattern: "/v1/agent/join/", methods: ["PUT"], handler: agentJoin },
   { pattern: "/v1/agent/leave", methods: ["PUT"], handler: agentLeave },
   { pattern: "/v1/agent/force-leave/", methods: ["PUT"], handler: agentForceLeave },
+  // gossip keyring (operator_keyring.ts)
+  { pattern: "/v1/operator/keyring", methods: ["GET", "POST", "PUT", "DELETE"], handler: operatorKeyring },
 ];
 
 /** Go's http.CanonicalHeaderKey. */
