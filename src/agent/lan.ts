@@ -25,6 +25,7 @@ import type { ApplyResult, Command } from "../state/types.ts";
 import { EMPTY_CHECK_DEFINITION, type CatalogReader, type CheckInput } from "../state/catalog_types.ts";
 import { SERF_CHECK_ID, SERF_CHECK_NAME, SERF_ALIVE_OUTPUT } from "../server/self_register.ts";
 import type { EventBus, UserEvent } from "./events.ts";
+import { COORDINATE_SYNC_MIN_MS } from "../shared/limits.ts";
 
 /** Consul's serf event name prefix for user events (agent/consul/server_serf.go userEventName). */
 export const USER_EVENT_PREFIX = "consul:event:";
@@ -51,6 +52,11 @@ export interface LanOptions {
   readonly retryIntervalMs: number;
   /** 0 = retry until it works. */
   readonly retryMax: number;
+  /**
+   * A server writes its own coordinate to the coordinates table every this many ms plus a
+   * random stagger of up to as much again (Consul's sync_coordinate_interval_min; default 15 s).
+   */
+  readonly coordinateSyncMs?: number;
   /** Consul gossip_lan tuning (RuntimeConfig.gossipLan); overrides the profile's values. */
   readonly tuning?: {
     readonly gossipNodes: number;
@@ -283,6 +289,25 @@ export async function startLan(opts: LanOptions, deps: LanDeps): Promise<LanPool
     deps.events.receive(ev, ue.ltime);
   });
 
+  // ---- this server's own coordinate into the coordinates table (Consul's agent
+  // sendCoordinate); clients have no write path to the servers here yet, so only servers do.
+  let coordTimer: ReturnType<typeof setTimeout> | undefined;
+  const syncCoordinate = (): void => {
+    const cat = deps.catalog;
+    if (cat === undefined || closed) return;
+    const base = opts.coordinateSyncMs ?? COORDINATE_SYNC_MIN_MS;
+    coordTimer = setTimeout(() => {
+      chain = chain.then(async () => {
+        if (closed) return;
+        const coord = await handle.coordinate();
+        const r = await cat.apply({ type: "coordinate-batch-update", updates: [{ node: opts.nodeName, segment: "", coord }] });
+        if (r.type === "error") log("warn", `agent: coordinate update failed: ${r.message}`);
+      }).catch((e: unknown) => log("warn", `agent: coordinate update failed: ${String(e)}`));
+      void chain.then(syncCoordinate);
+    }, base + Math.floor(Math.random() * base));
+  };
+  syncCoordinate();
+
   // ---- -join / -retry-join in the background
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   if (opts.retryJoin.length > 0) {
@@ -348,6 +373,7 @@ export async function startLan(opts: LanOptions, deps: LanDeps): Promise<LanPool
       if (closed) return;
       closed = true;
       if (retryTimer !== undefined) clearTimeout(retryTimer);
+      if (coordTimer !== undefined) clearTimeout(coordTimer);
       deps.events.setTransport(undefined);
       offMember();
       offUser();
