@@ -47,7 +47,7 @@ export interface QueryOptions {
   filters?: QueryFilter[];
   requestAck?: boolean;
   timeoutMs?: number;
-  /** serf RelayFactor, carried on the wire. */
+  /** serf RelayFactor (0-5): responses also come back through this many other members. */
   relayFactor?: number;
   /** Resolve as soon as this many responses arrived (serf's key manager stops at NumNodes). */
   expectResponses?: number;

@@ -4,13 +4,20 @@
  * primary refused, list, encryption off, list truncation), aggregation with serf's error
  * texts, and a key rotation across three pools on real sockets without a partition
  * (install everywhere, use, remove the old key; members alive after every step; a pool
- * holding only the old key can no longer join).
+ * holding only the old key can no longer join); relayed responses (relay factor) sent
+ * through other members and forwarded by them.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { GossipDriver, Keyring, keyOperation, decodeStdBase64 } from "../../src/gossip/index.ts";
-import type { GossipOptions } from "../../src/gossip/index.ts";
+import type { GossipOptions, Member } from "../../src/gossip/index.ts";
 import {
+  defaultSerfConfig,
+  decodeSerfMessage,
+  encodeSerfMessage,
+  encodeTags,
+  QUERY_FLAG_ACK,
+  SerfCore,
   aggregateKeyResponses,
   answerKeyQuery,
   decodeKeyRequest,
@@ -19,6 +26,8 @@ import {
   encodeKeyResponse,
   keyOpOf,
   keyQueryName,
+  decodeRelayMessage,
+  encodeRelayMessage,
 } from "../../src/gossip/serf/index.ts";
 
 const FAST = { probeIntervalMs: 200, probeTimeoutMs: 100, gossipIntervalMs: 50, suspicionMult: 3, pushPullIntervalMs: 5000 };
@@ -104,6 +113,53 @@ test("Go's strict base64", () => {
   assert.equal(Array.from(decodeStdBase64("AQID")), [1, 2, 3]);
   assert.throws(() => decodeStdBase64("AQI*"), /illegal base64 data at input byte 3/);
   assert.throws(() => decodeStdBase64("AQI"), /illegal base64 data at input byte 0/);
+});
+
+function member(name: string, port: number): Member {
+  return {
+    name, addr: Uint8Array.from([127, 0, 0, 1]), port, meta: encodeTags({ role: "node" }),
+    vsn: Uint8Array.from([1, 5, 2, 2, 5, 4]), incarnation: 1, state: "alive", stateChangeMs: 0,
+  };
+}
+
+test("relay factor: ack and response also go through k other alive members; a relay message is forwarded", () => {
+  const relay = encodeRelayMessage({ addr: Uint8Array.from([127, 0, 0, 9]), port: 9000, name: "asker" }, Uint8Array.from([5, 0x80]));
+  assert.is(relay[0], 9);
+  const d = decodeRelayMessage(relay);
+  assert.equal([Array.from(d.dest.addr), d.dest.port, d.dest.name, Array.from(d.inner)], [[127, 0, 0, 9], 9000, "asker", [5, 0x80]]);
+
+  let seed = 1;
+  const s = new SerfCore(defaultSerfConfig("me"), { rng: () => ((seed = (seed * 16807) % 2147483647) / 2147483647) }, 0);
+  ["me", "a", "b", "c"].forEach((n, i) => s.handleMemberlistEvent(0, "join", member(n, 7000 + i)));
+  const q = encodeSerfMessage({
+    type: "query", ltime: 1, id: 7, addr: Uint8Array.from([127, 0, 0, 9]), port: 9000, sourceNode: "asker", filters: null,
+    flags: QUERY_FLAG_ACK, relayFactor: 2, timeoutNs: 5e9, name: "_serf_list-keys", payload: encodeKeyRequest(new Uint8Array(0)),
+  });
+  const eff = s.handleUserMessage(0, q);
+  const sends = (list: typeof eff) => list.flatMap((e) => (e.kind === "send" ? [e] : []));
+  const inc = eff.find((e) => e.kind === "query");
+  assert.ok(inc && inc.kind === "query" && inc.query.relayFactor === 2);
+  const ackSends = sends(eff);
+  assert.is(ackSends.length, 3, "ack direct + 2 relays");
+  const respSends = sends(s.respond(0, inc.query, Uint8Array.from([8, 0x80])));
+  assert.is(respSends.length, 3, "response direct + 2 relays");
+  assert.is(respSends[0]!.to.port, 9000);
+  const relays = respSends.slice(1);
+  const ports = relays.map((r) => r.to.port);
+  assert.is(new Set(ports).size, 2);
+  assert.ok(ports.every((p) => p >= 7001 && p <= 7003), "never itself");
+  for (const r of relays) {
+    const { dest, inner } = decodeRelayMessage(r.payload);
+    assert.is(dest.port, 9000);
+    assert.is(dest.name, "asker");
+    const m = decodeSerfMessage(inner);
+    assert.ok(m && m.type === "queryResponse" && m.from === "me" && m.id === 7);
+  }
+  // a member receiving the relay forwards the inner message to the asker
+  const fwd = sends(s.handleUserMessage(0, relays[0]!.payload));
+  assert.is(fwd.length, 1);
+  assert.equal([Array.from(fwd[0]!.to.addr), fwd[0]!.to.port], [[127, 0, 0, 9], 9000]);
+  assert.is(fwd[0]!.payload[0], 5);
 });
 
 test("key rotation across three pools without a partition; the old key no longer joins", async () => {

@@ -36,7 +36,10 @@ import {
   encodeSerfMessage,
   QUERY_FLAG_ACK,
   QUERY_FLAG_NO_BROADCAST,
+  SERF_MSG,
 } from "./messages.ts";
+import { decodeRelayMessage, encodeRelayMessage } from "./relay.ts";
+import type { RelayTarget } from "./relay.ts";
 import type { BufferedEvents, JoinMsg, LeaveMsg, QueryFilter, QueryMsg, QueryResponseMsg, UserEventMsg } from "./messages.ts";
 
 export type MemberStatus = "alive" | "leaving" | "left" | "failed";
@@ -64,6 +67,8 @@ export interface IncomingQuery {
   /** Where the response goes. */
   addr: Address;
   deadlineMs: number;
+  /** serf RelayFactor: the response also goes through this many other members. */
+  relayFactor: number;
 }
 
 export type SerfEffect =
@@ -130,7 +135,7 @@ export interface QueryParams {
   filters?: QueryFilter[];
   requestAck?: boolean;
   timeoutMs?: number;
-  /** Carried on the wire (serf RelayFactor, 0-5); cairn's responders answer directly only. */
+  /** serf RelayFactor (0-5): responders also send their ack/response through this many other members. */
   relayFactor?: number;
 }
 
@@ -219,6 +224,15 @@ export class SerfCore {
 
   /** memberlist NotifyMsg: a user message (UDP or TCP). */
   handleUserMessage(nowMs: number, buf: Uint8Array): SerfEffect[] {
+    if (buf[0] === SERF_MSG.relay) {
+      try {
+        const { dest, inner } = decodeRelayMessage(buf);
+        this.#effects.push({ kind: "send", to: { addr: dest.addr, port: dest.port }, payload: inner });
+      } catch (e) {
+        this.#log("warn", `dropping bad relay message: ${String(e)}`);
+      }
+      return this.#drain();
+    }
     let msg;
     try {
       msg = decodeSerfMessage(buf);
@@ -365,7 +379,24 @@ export class SerfCore {
     const raw = encodeSerfMessage(msg);
     if (raw.length > SERF_QUERY_RESPONSE_SIZE_LIMIT) throw new CairnError("too-large", "response exceeds limit");
     this.#effects.push({ kind: "send", to: q.addr, payload: raw });
+    this.#relay(q.relayFactor, { addr: q.addr.addr, port: q.addr.port, name: q.sourceNode }, raw);
     return this.#drain();
+  }
+
+  /** serf relayResponse: a copy through up to `factor` random other alive members (protocol max >= 5). */
+  #relay(factor: number, dest: RelayTarget, raw: Uint8Array): void {
+    if (factor <= 0 || this.#members.size < factor + 1) return;
+    const msg = encodeRelayMessage(dest, raw);
+    if (msg.length > SERF_QUERY_RESPONSE_SIZE_LIMIT) {
+      this.#log("warn", `relayed response exceeds limit of ${SERF_QUERY_RESPONSE_SIZE_LIMIT} bytes`);
+      return;
+    }
+    const pool = [...this.#members.values()].filter((m) =>
+      m.member.status === "alive" && (m.member.vsn[1] ?? 0) >= 5 && m.member.name !== this.config.name);
+    for (let i = 0; i < factor && pool.length > 0; i++) {
+      const [m] = pool.splice(Math.floor(this.#rng() * pool.length), 1);
+      if (m) this.#effects.push({ kind: "send", to: { addr: m.addr, port: m.member.port }, payload: msg });
+    }
   }
 
   /** Reaper, reconnector, coalescer flush and query deadlines. */
@@ -610,13 +641,15 @@ export class SerfCore {
     const to = { addr: q.addr, port: q.port };
     if ((q.flags & QUERY_FLAG_ACK) !== 0) {
       const ack: QueryResponseMsg = { type: "queryResponse", ltime: q.ltime, id: q.id, from: this.config.name, flags: QUERY_FLAG_ACK, payload: null };
-      this.#effects.push({ kind: "send", to, payload: encodeSerfMessage(ack) });
+      const rawAck = encodeSerfMessage(ack);
+      this.#effects.push({ kind: "send", to, payload: rawAck });
+      this.#relay(q.relayFactor, { addr: q.addr, port: q.port, name: q.sourceNode }, rawAck);
     }
     this.#effects.push({
       kind: "query",
       query: {
         id: q.id, ltime: q.ltime, name: q.name, payload: q.payload ?? new Uint8Array(0), sourceNode: q.sourceNode, addr: to,
-        deadlineMs: nowMs + Math.floor(q.timeoutNs / 1_000_000),
+        deadlineMs: nowMs + Math.floor(q.timeoutNs / 1_000_000), relayFactor: q.relayFactor,
       },
     });
     return rebroadcast;

@@ -29,6 +29,8 @@ export {
   keyQueryName,
 } from "./keys.ts";
 export type { KeyOp, KeyResponse, NodeKeyResponse } from "./keys.ts";
+export { decodeRelayMessage, encodeRelayMessage } from "./relay.ts";
+export type { RelayTarget } from "./relay.ts";
 export { LamportClock } from "./clock.ts";
 export {
   decodeFilter,
