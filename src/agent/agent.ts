@@ -20,6 +20,7 @@ import type { AgentView, Backend, MemberView } from "../server/types.ts";
 import { SingleServer } from "../server/single.ts";
 import { ClusterServer } from "./cluster.ts";
 import type { FsmStore } from "../server/fsm_store.ts";
+import type { SessionRow } from "../state/index.ts";
 import type { RaftOps } from "../http/agent_ops.ts";
 import { CALeader, LeafCache, storeLeafSigner, systemCADeps } from "../connect/index.ts";
 import { CairnError } from "../shared/errors.ts";
@@ -303,7 +304,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
 
   // ---- session TTL timers (server/session_timers): this server is the leader, so it arms a
   // timer per TTL session from the store (2 x TTL) and stamps pending lock-delays.
-  const sessionTimers = new SessionTimers(
+  const sessionTimers = new (cluster === undefined ? SessionTimers : ClusterSessionTimers)(
     { store, apply: (cmd) => server.apply(cmd) },
     {
       now: () => Date.now(),
@@ -314,6 +315,11 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     },
   );
   registerSessionTimers(store, sessionTimers);
+  if (sessionTimers instanceof ClusterSessionTimers && cluster !== undefined) {
+    const c = cluster;
+    sessionTimers.forward = (id) => c.forwardSessionRenew(id);
+    c.onSessionRenew((id) => void sessionTimers.renew(id));
+  }
   if (cluster === undefined) sessionTimers.start(); // a cluster's leader starts them (below)
   // ---- end session TTL timers
 
@@ -552,6 +558,16 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     return stopping;
   };
   return { server, http, view, shutdown, events, reload: ops.reload, leave: leaveLan };
+}
+
+/** A cluster's session timers: they run on the leader; a renewal at a follower is passed on to it. */
+class ClusterSessionTimers extends SessionTimers {
+  forward: ((id: string) => void) | undefined;
+  override renew(id: string): SessionRow | undefined {
+    const s = super.renew(id);
+    if (s !== undefined) this.forward?.(id);
+    return s;
+  }
 }
 
 /** The Raft operator views of a single-voter server: one voter, always the leader. */

@@ -14,7 +14,8 @@
  *
  * Until Raft runs, writes and non-stale reads fail with "No cluster leader". The
  * operator views (configuration, remove-peer, transfer-leader) run on the leader; a
- * follower forwards them over RPC ("Operator.Raft").
+ * follower forwards them over RPC ("Operator.Raft"), and session renewals too
+ * ("Session.Renew": the TTL timers run on the leader only).
  *
  * Must never: bootstrap a server that already has Raft state, bootstrap with fewer
  * than bootstrap_expect servers, or throw from a member-event callback.
@@ -33,6 +34,7 @@ import { CairnError, type ErrorKind } from "../shared/errors.ts";
 import { CLUSTER_OPERATOR_RPC_TIMEOUT_MS, RPC_RECONNECT_MAX_MS, RPC_RECONNECT_MIN_MS } from "../shared/limits.ts";
 
 export const METHOD_OPERATOR_RAFT = "Operator.Raft";
+export const METHOD_SESSION_RENEW = "Session.Renew";
 export const BOOTSTRAP_MARKER = "raft-bootstrapped";
 
 type ClusterLog = (level: "debug" | "info" | "warn" | "error", msg: string) => void;
@@ -257,6 +259,27 @@ export class ClusterServer implements Backend, RaftOps {
     await this.raft?.close(opts);
     this.rpcClient.close();
     await this.rpcServer.close();
+  }
+
+  // ---------------------------------------------------------------- session renewals
+
+  /** On the leader: renewals forwarded by followers go to fn (the leader's session timers). */
+  onSessionRenew(fn: (id: string) => void): void {
+    this.rpcServer.handle(METHOD_SESSION_RENEW, (b) => {
+      const id = typeof b === "object" && b !== null ? (b as { id?: unknown }).id : undefined;
+      if (typeof id === "string" && this.isLeader()) fn(id);
+      return true;
+    });
+  }
+
+  /** On a follower: pass a renewal on to the leader (best effort; the client renews again). */
+  forwardSessionRenew(id: string): void {
+    if (this.raft === undefined || this.isLeader()) return;
+    const addr = this.leader().leaderAddr;
+    if (addr === "") return;
+    this.rpcClient.call(addr, METHOD_SESSION_RENEW, { id }, { timeoutMs: CLUSTER_OPERATOR_RPC_TIMEOUT_MS }).catch((e: unknown) => {
+      this.deps.log("warn", `session: forwarding renew of ${id} to the leader failed: ${e instanceof Error ? e.message : String(e)}`);
+    });
   }
 
   // ---------------------------------------------------------------- operator (RaftOps)

@@ -5,7 +5,8 @@
  * ?consistent everywhere; the leader SIGKILLed under a bounded write load → a new
  * leader, every acknowledged write on every survivor, writes continue; the killed
  * server restarted from its data dir rejoins and catches up; operator raft
- * configuration and `cairn operator raft list-peers`.
+ * configuration and `cairn operator raft list-peers`; a session renewed only through a
+ * follower outlives 2 x TTL (renewals are forwarded to the leader's timers).
  */
 
 import { suite } from "uvu";
@@ -185,7 +186,16 @@ t("the killed server restarts from its data dir, rejoins and catches up", async 
   await waitFor(async () => (await kvValue(k, "after/restart", "stale")) === "yes", 15_000, "restarted server catches up");
   for (const key of acked) assert.ok((await kvValue(k, key, "stale")) !== undefined, `${key} on restarted ${k.name}`);
   await agreedLeader(nodes, 10_000);
-  const peers = JSON.parse((await get(k, "/v1/status/peers")).body) as string[];
+  // Peer addresses other than the leader's come back with the LAN pool (retry-join), a moment later.
+  let peers: string[] = [];
+  await waitFor(
+    async () => {
+      peers = JSON.parse((await get(k, "/v1/status/peers")).body) as string[];
+      return peers.length === 3;
+    },
+    10_000,
+    "three peers on the restarted server",
+  );
   assert.is(peers.length, 3);
 });
 
@@ -213,6 +223,24 @@ t("operator raft configuration and `cairn operator raft list-peers`", async () =
   assert.ok(leaderLine?.includes(leaderAddr), out.out);
   assert.match(leaderLine ?? "", /\s-$/);
   assert.is(lines.filter((l) => / follower .* commits?$/.test(l)).length, 2, out.out);
+});
+
+t("a session renewed only through a follower outlives 2 x TTL (renewals reach the leader's timers)", async () => {
+  const leaderAddr = await agreedLeader(nodes, 5000);
+  const f = nodes.find((n) => `127.0.0.1:${n.serverPort}` !== leaderAddr)!;
+  const r = await fetch(`${base(f)}/v1/session/create`, { method: "PUT", body: JSON.stringify({ TTL: "10s", Behavior: "delete" }) });
+  assert.is(r.status, 200);
+  const id = (JSON.parse(await r.text()) as { ID: string }).ID;
+  // The leader destroys it 2 x TTL = 20 s after the last renewal it knows of.
+  const t0 = Date.now();
+  while (Date.now() - t0 < 20_000) {
+    await new Promise((res) => setTimeout(res, 4000));
+    const rr = await fetch(`${base(f)}/v1/session/renew/${id}`, { method: "PUT" });
+    assert.is(rr.status, 200, `renew at ${Date.now() - t0} ms`);
+  }
+  await new Promise((res) => setTimeout(res, 1500));
+  const info = JSON.parse((await get(f, `/v1/session/info/${id}?consistent`)).body) as unknown[];
+  assert.is(info.length, 1, "session alive after 21.5 s of follower-only renewals");
 });
 
 t.run();
