@@ -14,6 +14,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { readFile } from "node:fs/promises";
 import type { FlagSet } from "./flags.ts";
+import { escapePath, parseEndpoint, type AgentEndpoint } from "../watch/client.ts";
 
 export const DEFAULT_HTTP_ADDR = "127.0.0.1:8500";
 /** A CLI request that takes longer than this fails (ms). */
@@ -99,37 +100,11 @@ export function addHttpFlags(fs: FlagSet, serverFlags = true): void {
   });
 }
 
-export type Endpoint =
-  | { readonly kind: "tcp"; readonly scheme: "http" | "https"; readonly host: string; readonly port: number }
-  | { readonly kind: "unix"; readonly socketPath: string };
+export type Endpoint = AgentEndpoint;
 
-/** Parses an agent address the way api.NewClient does. */
+/** Parses an agent address the way api.NewClient does (CONSUL_HTTP_SSL "true"/"1" means https). */
 export function parseAddress(addr: string, sslEnv: string | undefined): Endpoint {
-  let rest = addr.trim();
-  if (rest.startsWith("unix://")) {
-    return { kind: "unix", socketPath: rest.slice("unix://".length) };
-  }
-  let scheme: "http" | "https" = sslEnv === "true" || sslEnv === "1" ? "https" : "http";
-  const m = /^(https?):\/\//.exec(rest);
-  if (m) {
-    scheme = m[1] === "https" ? "https" : "http";
-    rest = rest.slice(m[0].length);
-  }
-  rest = rest.replace(/\/+$/, "");
-  let host = rest;
-  let port = scheme === "https" ? 443 : 80;
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
-  if (v6) {
-    host = v6[1] ?? "";
-    if (v6[2]) port = Number(v6[2]);
-  } else {
-    const i = rest.lastIndexOf(":");
-    if (i > 0 && rest.indexOf(":") === i) {
-      host = rest.slice(0, i);
-      port = Number(rest.slice(i + 1));
-    }
-  }
-  return { kind: "tcp", scheme, host, port };
+  return parseEndpoint(addr, sslEnv === "true" || sslEnv === "1");
 }
 
 export interface ClientOptions {
@@ -158,16 +133,7 @@ export async function clientOptions(
   return { address, token, datacenter, stale, ssl: env["CONSUL_HTTP_SSL"] };
 }
 
-/** Go's url path escaping: keeps unreserved characters and $&+,/:;=@. */
-export function escapePath(p: string): string {
-  let out = "";
-  for (const b of new TextEncoder().encode(p)) {
-    const c = String.fromCharCode(b);
-    if (/[A-Za-z0-9\-_.~$&+,/:;=@]/.test(c)) out += c;
-    else out += "%" + b.toString(16).toUpperCase().padStart(2, "0");
-  }
-  return out;
-}
+export { escapePath };
 
 export interface HttpResponse {
   readonly status: number;
