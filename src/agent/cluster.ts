@@ -334,7 +334,7 @@ export class ClusterServer implements Backend, RaftOps {
       return {
         id,
         node: this.names.get(id) ?? id,
-        address: this.addrs.get(id) ?? "",
+        address: this.addrs.get(id) ?? raft.addressOf(id) ?? "",
         leader: id === st.leader && st.leader !== "",
         voter: st.config.voters.includes(id),
         lastIndex: id === this.opts.nodeId ? st.lastIndex : (p?.match ?? 0),
@@ -353,7 +353,7 @@ export class ClusterServer implements Backend, RaftOps {
       id = ids.find((x) => x === req.id);
       if (id === undefined) return { ok: false, kind: "internal", message: `id "${req.id}" was not found in the Raft configuration` };
     } else {
-      id = ids.find((x) => this.addrs.get(x) === req.address);
+      id = ids.find((x) => (this.addrs.get(x) ?? raft.addressOf(x)) === req.address);
       if (id === undefined) return { ok: false, kind: "internal", message: `address "${req.address ?? ""}" was not found in the Raft configuration` };
     }
     try {

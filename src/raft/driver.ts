@@ -184,7 +184,7 @@ export class RaftServer implements Backend {
     let snapshot: RaftSnapshot | undefined;
     if (rec.snapshot !== undefined) {
       const env = decodeSnapshotEnvelope(rec.snapshot.data);
-      const config: Membership = env?.config ?? (d.bootstrap !== undefined ? membership(d.bootstrap) : EMPTY_MEMBERSHIP);
+      const config: Membership = env?.config ?? (d.bootstrap !== undefined ? membership(d.bootstrap, [], [], this.knownAddresses()) : EMPTY_MEMBERSHIP);
       const data = env?.data ?? rec.snapshot.data;
       this.store.restore(data);
       snapshot = { index: rec.snapshot.index, term: rec.snapshot.term, config, data };
@@ -197,7 +197,7 @@ export class RaftServer implements Backend {
     this.hard = { term: rec.hardState.term, vote: rec.hardState.vote };
     d.log.onDurable((i) => this.onDurable(i));
     if (snapshot === undefined && entries.length === 0 && this.hard.term === 0 && d.bootstrap !== undefined && d.bootstrap.length > 0) {
-      entries = bootstrapEntries(membership(d.bootstrap));
+      entries = bootstrapEntries(membership(d.bootstrap, [], [], this.knownAddresses()));
       d.log.append(entries);
       this.walLast = entries[entries.length - 1]!.index;
       await this.waitDurable(this.walLast);
@@ -280,17 +280,32 @@ export class RaftServer implements Backend {
     const since = this.lastLeaderFrom !== "" ? now - this.lastLeaderAt : now - this.startedAt;
     const lastContactMs = Math.max(1, since);
     if (lid === "") return { knownLeader: false, lastContactMs, leaderAddr: "" };
-    return { knownLeader: true, lastContactMs, leaderAddr: this.addresses.get(lid) ?? "" };
+    return { knownLeader: true, lastContactMs, leaderAddr: this.addressOf(lid) ?? "" };
   }
 
   peers(): string[] {
     if (this.state === "new") return [];
     const out: string[] = [];
     for (const id of this.core.config().voters) {
-      const a = this.addresses.get(id);
+      const a = this.addressOf(id);
       if (a !== undefined) out.push(a);
     }
     return out;
+  }
+
+  /**
+   * A server's RPC address: the latest one learned (gossip, traffic), else the
+   * one recorded in the current configuration (so a restarted server reaches its
+   * peers before gossip has told it anything).
+   */
+  addressOf(id: NodeId): string | undefined {
+    const a = this.addresses.get(id);
+    if (a !== undefined) return a;
+    return this.state === "new" ? undefined : this.core.config().addresses?.[id];
+  }
+
+  private knownAddresses(): Record<NodeId, string> {
+    return Object.fromEntries(this.addresses);
   }
 
   // ---------------------------------------------------------------- views (operator endpoints, tests)
@@ -366,7 +381,7 @@ export class RaftServer implements Backend {
         continue;
       }
       const lid = local.leader;
-      const addr = lid === "" ? undefined : this.addresses.get(lid);
+      const addr = lid === "" ? undefined : this.addressOf(lid);
       if (addr === undefined) {
         if (this.deps.now() >= deadline) throw noLeader();
         await this.waitChange(Math.min(this.tickMs, deadline - this.deps.now()));
@@ -461,7 +476,7 @@ export class RaftServer implements Backend {
       const local = this.readIndexLocal(mode, deadline);
       if (local !== undefined) return local;
       const lid = this.core.status().leader;
-      const addr = lid === "" || lid === this.id ? undefined : this.addresses.get(lid);
+      const addr = lid === "" || lid === this.id ? undefined : this.addressOf(lid);
       if (addr !== undefined) {
         const reply = await this.forward(addr, METHOD_READ_INDEX, { mode }, deadline);
         if (reply !== undefined && reply.ok) {
@@ -674,7 +689,7 @@ export class RaftServer implements Backend {
       list.push(m);
     }
     for (const [to, list] of byPeer) {
-      const addr = this.addresses.get(to);
+      const addr = this.addressOf(to);
       let ok = addr !== undefined;
       let batch: Message[] = [];
       let bytes = 0;

@@ -26,11 +26,17 @@ export interface Membership {
   readonly voters: readonly NodeId[];
   readonly learners: readonly NodeId[];
   readonly staging: readonly NodeId[];
+  /**
+   * Members' RPC addresses as known when the configuration was written (Consul's
+   * raft Configuration carries them too), so a restarted server can reach its
+   * peers before gossip tells it anything. Absent in older entries.
+   */
+  readonly addresses?: Readonly<Record<NodeId, string>>;
 }
 
 export type ConfChange =
-  | { readonly type: "add-voter"; readonly id: NodeId } // joins as staging, promoted when caught up
-  | { readonly type: "add-learner"; readonly id: NodeId } // permanent non-voter
+  | { readonly type: "add-voter"; readonly id: NodeId; readonly address?: string } // joins as staging, promoted when caught up
+  | { readonly type: "add-learner"; readonly id: NodeId; readonly address?: string } // permanent non-voter
   | { readonly type: "promote"; readonly id: NodeId } // learner/staging -> voter now
   | { readonly type: "remove"; readonly id: NodeId };
 
