@@ -39,6 +39,30 @@ export const catalogCommand: Command = {
   run: () => Promise.resolve(RUN_RESULT_HELP),
 };
 
+type Client = NonNullable<Awaited<ReturnType<typeof agentClient>>>;
+
+/**
+ * The shared start of every catalog read: parse the flags, refuse arguments, turn
+ * -node-meta pairs (when the command has them) into query parameters, build the
+ * client. Returns an exit code when the command must stop.
+ */
+async function begin(fs: FlagSet, argv: string[], io: CliIO, help: string): Promise<{ client: Client; params: [string, string][] } | number> {
+  const p = parseFlags(fs, argv, io, help);
+  if (!p.ok) return p.code;
+  if (p.args.length > 0) {
+    error(io, "Too many arguments (expected 0)");
+    return EXIT_ERROR;
+  }
+  const meta = flagMap(fs.getList("node-meta"), "node-meta"); // [] when the command has no -node-meta
+  if (typeof meta === "string") {
+    error(io, meta);
+    return EXIT_ERROR;
+  }
+  const client = await agentClient(fs, io);
+  if (!client) return EXIT_ERROR;
+  return { client, params: Object.entries(meta).map(([k, v]) => ["node-meta", `${k}:${v}`]) };
+}
+
 // ---- datacenters ------------------------------------------------------------------
 
 const dcHelp = (prog: string): string => `
@@ -64,15 +88,9 @@ function dcFlags(): FlagSet {
 export const catalogDatacentersCommand: Command = {
   help: (prog) => renderUsage(dcHelp(prog), dcFlags()),
   async run(argv: string[], io: CliIO): Promise<number> {
-    const fs = dcFlags();
-    const p = parseFlags(fs, argv, io, dcHelp(io.prog));
-    if (!p.ok) return p.code;
-    if (p.args.length > 0) {
-      error(io, "Too many arguments (expected 0)");
-      return EXIT_ERROR;
-    }
-    const client = await agentClient(fs, io);
-    if (!client) return EXIT_ERROR;
+    const b = await begin(dcFlags(), argv, io, dcHelp(io.prog));
+    if (typeof b === "number") return b;
+    const { client } = b;
     let dcs: string[];
     try {
       dcs = (await getJson(client, "/v1/catalog/datacenters")) as string[];
@@ -147,20 +165,9 @@ export const catalogNodesCommand: Command = {
   help: (prog) => renderUsage(nodesHelp(prog), nodesFlags()),
   async run(argv: string[], io: CliIO): Promise<number> {
     const fs = nodesFlags();
-    const p = parseFlags(fs, argv, io, nodesHelp(io.prog));
-    if (!p.ok) return p.code;
-    if (p.args.length > 0) {
-      error(io, "Too many arguments (expected 0)");
-      return EXIT_ERROR;
-    }
-    const meta = flagMap(fs.getList("node-meta"), "node-meta");
-    if (typeof meta === "string") {
-      error(io, meta);
-      return EXIT_ERROR;
-    }
-    const client = await agentClient(fs, io);
-    if (!client) return EXIT_ERROR;
-    const params: [string, string][] = Object.entries(meta).map(([k, v]) => ["node-meta", `${k}:${v}`]);
+    const b = await begin(fs, argv, io, nodesHelp(io.prog));
+    if (typeof b === "number") return b;
+    const { client, params } = b;
     if (fs.getString("near") !== "") params.push(["near", fs.getString("near")]);
     if (fs.getString("filter") !== "") params.push(["filter", fs.getString("filter")]);
     let nodes: NodeJson[];
@@ -233,20 +240,9 @@ export const catalogServicesCommand: Command = {
   help: (prog) => renderUsage(servicesHelp(prog), servicesFlags()),
   async run(argv: string[], io: CliIO): Promise<number> {
     const fs = servicesFlags();
-    const p = parseFlags(fs, argv, io, servicesHelp(io.prog));
-    if (!p.ok) return p.code;
-    if (p.args.length > 0) {
-      error(io, "Too many arguments (expected 0)");
-      return EXIT_ERROR;
-    }
-    const meta = flagMap(fs.getList("node-meta"), "node-meta");
-    if (typeof meta === "string") {
-      error(io, meta);
-      return EXIT_ERROR;
-    }
-    const client = await agentClient(fs, io);
-    if (!client) return EXIT_ERROR;
-    const params: [string, string][] = Object.entries(meta).map(([k, v]) => ["node-meta", `${k}:${v}`]);
+    const b = await begin(fs, argv, io, servicesHelp(io.prog));
+    if (typeof b === "number") return b;
+    const { client, params } = b;
     let services: Map<string, string[]>;
     try {
       const node = fs.getString("node");
