@@ -29,6 +29,17 @@ function requestFor(s: LoadSpec): autocannon.Request {
       const body = makeValue(s.valueBytes);
       return { method: "PUT", setupRequest: (r) => ({ ...r, path: nextPath(), body }) };
     }
+    case "etcd-put": {
+      const value = Buffer.from(makeValue(s.valueBytes)).toString("base64");
+      const headers = { "content-type": "application/json" };
+      return {
+        method: "POST",
+        setupRequest: (r) => {
+          const key = Buffer.from(`${s.keyPrefix}${n++ % s.keys}`).toString("base64");
+          return { ...r, path: "/v3/kv/put", headers, body: `{"key":"${key}","value":"${value}"}` };
+        },
+      };
+    }
     default: {
       const never: never = s.kind;
       throw new Error(`unknown load kind ${String(never)}`);

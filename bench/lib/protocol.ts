@@ -5,7 +5,8 @@
  * Must never: contain logic or import runtime modules.
  */
 
-export type LoadKind = "hello" | "kv-get" | "kv-put";
+/** etcd-put: POST /v3/kv/put on etcd's v3 JSON gateway (base64 key and value), for the raft bench's reference. */
+export type LoadKind = "hello" | "kv-get" | "kv-put" | "etcd-put";
 
 export interface LoadSpec {
   readonly kind: LoadKind;
