@@ -100,6 +100,8 @@ export interface AgentOptions {
   readonly retryMax?: number;
   /** base64 gossip key ("" or absent: plaintext). */
   readonly encrypt?: string;
+  /** Keep the gossip keyring in memory only (Consul disable_keyring_file); else <data_dir>/serf/local.keyring. */
+  readonly disableKeyringFile?: boolean;
   readonly gossipLan?: {
     readonly gossipNodes: number;
     readonly gossipIntervalMs: number;
@@ -399,6 +401,8 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
           port: opts.serfLanPort,
           dev: opts.dev,
           encrypt: opts.encrypt ?? "",
+          dataDir: opts.dataDir,
+          disableKeyringFile: opts.disableKeyringFile ?? false,
           retryJoin: opts.retryJoin ?? [],
           retryIntervalMs: opts.retryIntervalMs ?? 30_000,
           retryMax: opts.retryMax ?? 0,

@@ -26,6 +26,7 @@ import { EMPTY_CHECK_DEFINITION, type CatalogReader, type CheckInput } from "../
 import { SERF_CHECK_ID, SERF_CHECK_NAME, SERF_ALIVE_OUTPUT } from "../server/self_register.ts";
 import type { EventBus, UserEvent } from "./events.ts";
 import { COORDINATE_SYNC_MIN_MS } from "../shared/limits.ts";
+import { SERF_LAN_KEYRING, setupKeyring } from "./keyring_file.ts";
 
 /** Consul's serf event name prefix for user events (agent/consul/server_serf.go userEventName). */
 export const USER_EVENT_PREFIX = "consul:event:";
@@ -48,6 +49,9 @@ export interface LanOptions {
   readonly dev: boolean;
   /** base64 gossip key ("" = plaintext). */
   readonly encrypt: string;
+  /** The data dir: the keyring lives in <dataDir>/serf/local.keyring unless disableKeyringFile (agent/keyring_file.ts). */
+  readonly dataDir?: string;
+  readonly disableKeyringFile?: boolean;
   readonly retryJoin: readonly string[];
   readonly retryIntervalMs: number;
   /** 0 = retry until it works. */
@@ -216,6 +220,11 @@ export interface LanPool {
 
 export async function startLan(opts: LanOptions, deps: LanDeps): Promise<LanPool> {
   const log = deps.log;
+  // The keyring file wins over -encrypt once it exists (Consul setupBaseKeyrings).
+  const keyring = await setupKeyring({
+    dataDir: opts.dataDir, file: SERF_LAN_KEYRING, encrypt: opts.encrypt, disableKeyringFile: opts.disableKeyringFile ?? false,
+    pool: "LAN", log,
+  });
   const handle: GossipHandle = await startGossip({
     name: opts.nodeName,
     bindAddr: opts.bindAddr,
@@ -224,7 +233,8 @@ export async function startLan(opts: LanOptions, deps: LanDeps): Promise<LanPool
     advertisePort: opts.port,
     profile: opts.dev ? "dev" : "lan",
     config: opts.tuning === undefined ? undefined : { ...opts.tuning },
-    encryptKeys: opts.encrypt === "" ? undefined : [opts.encrypt],
+    encryptKeys: keyring.keys.length === 0 ? undefined : keyring.keys,
+    keyringFile: keyring.keyringFile,
     tags: lanTags(opts),
     serf: { reconnectTimeoutMs: 72 * 3600_000 },
     log: (level, message) => log(level, `serf: ${message}`),
@@ -351,7 +361,7 @@ export async function startLan(opts: LanOptions, deps: LanDeps): Promise<LanPool
     keyring: async (op, key, relayFactor, localOnly) => {
       const pool = { wan: false, datacenter: opts.datacenter, segment: "" };
       if (localOnly) {
-        if (opts.encrypt === "") {
+        if (keyring.keys.length === 0) {
           return [{ ...pool, messages: {}, keys: {}, primaryKeys: {}, numNodes: 1, error: "Keyring is empty (encryption not enabled)" }];
         }
         const keys = await handle.listKeys();

@@ -94,6 +94,7 @@ export function agentOptions(cfg: RuntimeConfig): AgentOptions {
     retryIntervalMs: cfg.retryIntervalMs,
     retryMax: cfg.retryMax,
     encrypt: cfg.encrypt,
+    disableKeyringFile: cfg.disableKeyringFile,
     gossipLan: cfg.gossipLan,
     // ---- end LAN gossip
   };

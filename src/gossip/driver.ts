@@ -35,6 +35,7 @@ import type { GossipConfig } from "./config.ts";
 import { SwimCore } from "./core.ts";
 import type { Address, Effect } from "./core.ts";
 import { Keyring } from "./keyring.ts";
+import { KeyringFileWriter, readKeyringFile } from "./keyring_file.ts";
 import { encodeCoordinatePayload, decodeCoordinatePayload } from "./coordinate_payload.ts";
 import { VivaldiClient, type Coordinate } from "../coordinate/index.ts";
 import { framePayloads, openPacket, sealPacket, sealStream } from "./packet.ts";
@@ -90,6 +91,8 @@ export class GossipDriver implements GossipHandle {
   readonly #udp: dgram.Socket;
   readonly #tcp: Server;
   readonly #keyring: Keyring;
+  /** serf's KeyringFile writer (null: the keyring lives in memory only). */
+  readonly #keyringFile: KeyringFileWriter | null;
   readonly #verifyIncoming: boolean;
   readonly #verifyOutgoing: boolean;
   readonly #label: string;
@@ -117,6 +120,7 @@ export class GossipDriver implements GossipHandle {
     this.port = port;
     const keys = (opts.encryptKeys ?? []).map(keyBytes);
     this.#keyring = new Keyring(keys);
+    this.#keyringFile = opts.keyringFile === undefined || opts.keyringFile === "" ? null : new KeyringFileWriter(opts.keyringFile);
     this.#verifyIncoming = opts.verifyIncoming ?? true;
     this.#verifyOutgoing = opts.verifyOutgoing ?? true;
     this.#label = opts.label ?? "";
@@ -146,6 +150,10 @@ export class GossipDriver implements GossipHandle {
 
   /** Binds UDP and TCP on the same port (port 0: a free one) and starts the clock. */
   static async start(opts: GossipOptions): Promise<GossipDriver> {
+    if (opts.keyringFile !== undefined && opts.keyringFile !== "") {
+      const fileKeys = await readKeyringFile(opts.keyringFile);
+      if (fileKeys !== null) opts = { ...opts, encryptKeys: fileKeys };
+    }
     const host = opts.bindAddr ?? "127.0.0.1";
     const want = opts.bindPort ?? DEFAULT_PORT;
     let lastErr: unknown = null;
@@ -252,14 +260,23 @@ export class GossipDriver implements GossipHandle {
 
   async installKey(key: string): Promise<void> {
     this.#keyring.addKey(keyBytes(key));
+    await this.#persistKeyring();
   }
 
   async useKey(key: string): Promise<void> {
     this.#keyring.useKey(keyBytes(key));
+    await this.#persistKeyring();
   }
 
   async removeKey(key: string): Promise<void> {
     this.#keyring.removeKey(keyBytes(key));
+    await this.#persistKeyring();
+  }
+
+  /** serf writeKeyringFile: the keyring as it is now, on disk before the change is acknowledged. */
+  #persistKeyring(): Promise<void> {
+    if (this.#keyringFile === null) return Promise.resolve();
+    return this.#keyringFile.write(this.#keyring.keys().map((k) => Buffer.from(k).toString("base64")));
   }
 
   async listKeys(): Promise<string[]> {
@@ -310,6 +327,8 @@ export class GossipDriver implements GossipHandle {
         }
       }),
     ]);
+    // A keyring change in flight still reaches the disk before close resolves.
+    await this.#keyringFile?.flush();
   }
 
   // ------------------------------------------------------------ clock and effects
@@ -430,7 +449,22 @@ export class GossipDriver implements GossipHandle {
     // Room for the key response inside a queryResponse under the response size limit.
     const r = answerKeyQuery(op, q.payload, keyring, SERF_QUERY_RESPONSE_SIZE_LIMIT - KEY_RESPONSE_ENVELOPE_BYTES - this.serf.config.name.length);
     if (!r.result) this.#log("warn", `${q.name}: ${r.message || "failed to decode key request"}`);
-    respond(encodeKeyResponse(r));
+    if (!r.result || op === "list" || this.#keyringFile === null) {
+      respond(encodeKeyResponse(r));
+      return;
+    }
+    // serf handleModifyKeyring: the changed keyring is written before the node answers; a
+    // failed write is answered as a failure with its message.
+    this.#persistKeyring().then(
+      () => undefined,
+      (e: unknown) => {
+        r.result = false;
+        r.message = e instanceof Error ? e.message : String(e);
+        this.#log("warn", r.message);
+      },
+    ).then(() => {
+      if (!this.#closed) respond(encodeKeyResponse(r));
+    }, () => undefined);
   }
 
   #safe(fn: () => void): void {

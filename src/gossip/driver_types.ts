@@ -28,6 +28,13 @@ export interface GossipOptions {
   config?: Partial<GossipConfig>;
   /** Gossip keys in base64, primary first (Consul `encrypt` / keyring file). None: plaintext. */
   encryptKeys?: string[];
+  /**
+   * serf's KeyringFile (Consul `<data_dir>/serf/local.keyring`): when set, every keyring change
+   * (local install/use/remove and the `_serf_*-key` queries) is written to it atomically before
+   * it is acknowledged, and at start an existing file's keys replace encryptKeys (a restarted
+   * worker comes back with the rotated keyring).
+   */
+  keyringFile?: string;
   /** encrypt_verify_incoming / encrypt_verify_outgoing (both default true). */
   verifyIncoming?: boolean;
   verifyOutgoing?: boolean;

@@ -342,3 +342,5 @@ export const COORDINATE_SYNC_MIN_MS = 15_000;
 
 /** Operator raft requests (configuration, remove-peer, transfer-leader) a follower forwards to the leader. */
 export const CLUSTER_OPERATOR_RPC_TIMEOUT_MS = 10_000;
+/** Gossip keyring file (`<data_dir>/serf/local.keyring`): largest file read at start. */
+export const KEYRING_FILE_MAX_BYTES = 1024 * 1024;
