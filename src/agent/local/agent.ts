@@ -9,16 +9,7 @@
  * anti-entropy, or let a registration half-apply (validation happens before any change).
  */
 
-import {
-  TtlCheck,
-  IntervalRunner,
-  checkKind,
-  isScriptCheck,
-
-  validateCheckSpec,
-  type CheckSpec,
-  type CheckStatus,
-} from "../../checks/index.ts";
+import { checkKind, isScriptCheck, validateCheckSpec, type CheckSpec, type CheckStatus } from "../../checks/index.ts";
 import type { Backend } from "../../server/types.ts";
 import { CairnError } from "../../shared/errors.ts";
 import {
@@ -33,8 +24,10 @@ import { AntiEntropy } from "./ae.ts";
 import { decodeCheck, decodeService, type CheckDefinition, type ServiceDefinition } from "./decode.ts";
 import { Persistence } from "./persist.ts";
 import { createCheckPool, type CheckPool } from "./pool.ts";
+import { CheckRuntimes } from "./runtimes.ts";
 import { LocalState, type StateDeps } from "./state.ts";
 import { syncChanges, updateSyncState, type SyncTarget } from "./sync.ts";
+import { defaultNodeTaggedAddresses, serviceTaggedAddresses } from "./validate.ts";
 import {
   NODE_MAINT_CHECK_ID,
   SERVICE_MAINT_PREFIX,
@@ -99,43 +92,7 @@ const realDeps: StateDeps = {
   clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
-interface Runtime {
-  readonly spec: CheckSpec;
-  stop(): void;
-  readonly ttl?: TtlCheck;
-  readonly runner?: IntervalRunner;
-}
-
 const VALID_STATUS: ReadonlySet<string> = new Set(["passing", "warning", "critical"]);
-
-function ipv4(a: string): boolean {
-  return /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(a) && a.split(".").every((p) => Number(p) <= 255);
-}
-function ipv6(a: string): boolean {
-  return a.includes(":") && /^[0-9a-fA-F:.]+$/.test(a);
-}
-
-/** structs.ValidateWeights. */
-export function weightsError(w: { passing: number; warning: number }): string | undefined {
-  if (w.passing < 1) return "Passing must be greater than 0";
-  if (w.warning < 0) return "Warning must be greater or equal than 0";
-  if (w.passing > 65535 || w.warning > 65535) return "DNS Weight must be between 0 and 65535";
-  return undefined;
-}
-
-/** structs.ValidateServiceMetadata (non-gateway services). */
-export function metaError(meta: Readonly<Record<string, string>>): string | undefined {
-  const keys = Object.keys(meta);
-  if (keys.length > 64) return `Node metadata cannot contain more than 64 key/value pairs`;
-  for (const k of keys) {
-    if (k === "") return "Key cannot be blank";
-    if (!/^[a-zA-Z0-9_-]+$/.test(k)) return `Key contains invalid characters`;
-    if (k.length > 128) return `Key is too long (limit: 128 characters)`;
-    if (k.startsWith("consul-")) return `Key prefix 'consul-' is reserved for internal use`;
-    if ((meta[k] ?? "").length > 512) return `Value is too long (limit: 512 characters)`;
-  }
-  return undefined;
-}
 
 export async function startLocalAgent(o: LocalAgentOptions): Promise<LocalAgent> {
   const deps: StateDeps = { ...realDeps, ...o.deps };
@@ -181,20 +138,11 @@ export async function startLocalAgent(o: LocalAgentOptions): Promise<LocalAgent>
     onError: (e, full) => log("warn", `${full ? "full" : "partial"} sync failed: ${e instanceof Error ? e.message : String(e)}`),
   });
 
-  const runtimes = new Map<string, Runtime>();
-  const reapAfter = new Map<string, number>();
-  const aliasCancels = new Map<string, () => void>();
+  const runtimes = new CheckRuntimes({
+    deps, state, store: o.backend.store, pool, persist, maxOutputDefault, deregisterMinMs: deregisterMin,
+  });
   const sources = new Map<string, ConfigSource>(); // check id -> source (for re-persisting)
   let closed = false;
-
-  const stopRuntime = (id: string): void => {
-    runtimes.get(id)?.stop();
-    runtimes.delete(id);
-    reapAfter.delete(id);
-  };
-
-  const maxOutputFor = (spec: CheckSpec): number =>
-    spec.outputMaxSize > 0 && maxOutputDefault > spec.outputMaxSize ? spec.outputMaxSize : maxOutputDefault;
 
   const scriptGate = (spec: CheckSpec | null, source: ConfigSource): void => {
     if (spec === null || !isScriptCheck(spec)) return;
@@ -206,100 +154,6 @@ export async function startLocalAgent(o: LocalAgentOptions): Promise<LocalAgent>
     }
     if (source === "remote" && !remoteScripts) {
       throw new CairnError("internal", "Scripts are disabled on this agent from remote calls; to enable, configure 'enable_script_checks' to true");
-    }
-  };
-
-  const update = (id: string) => (status: CheckStatus, output: string): void => {
-    if (!closed) state.updateCheck(id, status, output);
-  };
-
-  const aliasStatus = (self: string, spec: CheckSpec): { status: CheckStatus; output: string } => {
-    let checks: readonly { node: string; checkId: string; name: string; status: string; output: string; serviceId: string }[];
-    let serviceExists: boolean;
-    if (spec.aliasNode !== "") {
-      checks = o.backend.store.healthNode(spec.aliasNode).value;
-      serviceExists = (o.backend.store.catalogNode(spec.aliasNode).value?.services ?? []).some((s) => s.id === spec.aliasService);
-    } else {
-      checks = state.allChecks().filter((c) => c.checkId !== self);
-      serviceExists = state.service(spec.aliasService) !== undefined;
-    }
-    let health: CheckStatus = "passing";
-    let msg = "No checks found.";
-    let found = false;
-    for (const c of checks) {
-      if (spec.aliasNode !== "" && c.node.toLowerCase() !== spec.aliasNode.toLowerCase()) continue;
-      const match = c.serviceId === spec.aliasService;
-      if (c.serviceId !== "" && !match) continue;
-      if (match) found = true;
-      const st = c.status === "maintenance" ? "critical" : c.status;
-      if (st === "critical" || st === "warning") {
-        health = st;
-        msg = `Aliased check ${JSON.stringify(c.name)} failing: ${c.output}`;
-        if (st === "critical") break;
-      } else if (health === "passing") msg = "All checks passing.";
-    }
-    if (!found && spec.aliasService !== "" && !serviceExists) {
-      msg = `Service ${spec.aliasService} could not be found on node ${spec.aliasNode}`;
-      health = "critical";
-    }
-    return { status: health, output: msg };
-  };
-
-  /** Start the runtime of a check (the check is already in the state). */
-  const startRuntime = async (check: LocalCheck, spec: CheckSpec | null): Promise<void> => {
-    stopRuntime(check.checkId);
-    if (spec === null) return;
-    const id = check.checkId;
-    const kind = checkKind(spec);
-    const maxOut = maxOutputFor(spec);
-    if (spec.deregisterCriticalServiceAfterMs > 0) {
-      reapAfter.set(id, Math.max(spec.deregisterCriticalServiceAfterMs, deregisterMin));
-    }
-    if (kind === "ttl") {
-      const ttl = new TtlCheck(spec.ttlMs, maxOut, deps, update(id));
-      if (persist !== undefined) {
-        const saved = await persist.loadCheckState(id);
-        if (saved !== undefined && deps.now() / 1000 < saved.expires) state.updateCheck(id, saved.status, saved.output);
-      }
-      ttl.start();
-      runtimes.set(id, { spec, ttl, stop: () => ttl.stop() });
-    } else if (kind === "alias") {
-      let scheduled = false;
-      const recompute = (): void => {
-        if (scheduled || closed) return;
-        scheduled = true;
-        queueMicrotask(() => {
-          scheduled = false;
-          if (!runtimes.has(id) || closed) return;
-          const r = aliasStatus(id, spec);
-          state.updateCheck(id, r.status, r.output);
-        });
-      };
-      let cancel: () => void;
-      if (spec.aliasNode !== "") {
-        let c: (() => void) | undefined;
-        const rewatch = (): void => {
-          c = o.backend.store.watchNode(spec.aliasNode, () => {
-            recompute();
-            if (!closed && runtimes.has(id)) rewatch();
-          });
-        };
-        rewatch();
-        cancel = () => c?.();
-      } else cancel = state.onAnyCheck(recompute);
-      aliasCancels.set(id, cancel);
-      runtimes.set(id, {
-        spec,
-        stop: () => {
-          cancel();
-          aliasCancels.delete(id);
-        },
-      });
-      recompute();
-    } else {
-      const runner = new IntervalRunner(spec, maxOut, { ...deps, execute: (t, ms) => pool.execute(t, ms) }, update(id));
-      runtimes.set(id, { spec, runner, stop: () => runner.stop() });
-      runner.start();
     }
   };
 
@@ -355,20 +209,7 @@ export async function startLocalAgent(o: LocalAgentOptions): Promise<LocalAgent>
     if (existing === undefined && state.liveServiceCount() >= LOCAL_MAX_SERVICES) {
       throw new CairnError("rate-limited", `too many services on this agent (limit ${LOCAL_MAX_SERVICES})`);
     }
-    const ta: Record<string, { address: string; port: number }> = { ...d.taggedAddresses };
-    if (ipv4(d.address)) {
-      ta["lan_ipv4"] ??= { address: d.address, port: d.port };
-      ta["wan_ipv4"] ??= { address: d.address, port: d.port };
-    } else if (ipv6(d.address)) {
-      ta["lan_ipv6"] ??= { address: d.address, port: d.port };
-      ta["wan_ipv6"] ??= { address: d.address, port: d.port };
-    }
-    for (const [k, want] of [["lan_ipv4", 4], ["wan_ipv4", 4], ["lan_ipv6", 6], ["wan_ipv6", 6]] as const) {
-      const a = ta[k];
-      if (a !== undefined && !(want === 4 ? ipv4(a.address) : ipv6(a.address))) {
-        throw new CairnError("internal", `Service tagged address ${JSON.stringify(k)} must be a valid ipv${want} address`);
-      }
-    }
+    const ta = serviceTaggedAddresses(d.address, d.port, d.taggedAddresses);
     const service: LocalService = {
       ...d,
       id,
@@ -397,7 +238,7 @@ export async function startLocalAgent(o: LocalAgentOptions): Promise<LocalAgent>
     for (const c of checks) {
       state.addCheck(c.check, opts.token);
       sources.set(c.check.checkId, opts.source);
-      await startRuntime(c.check, c.spec);
+      await runtimes.start(c.check, c.spec);
     }
     if (opts.persist && persist !== undefined) {
       await persist.saveService({ service, token: opts.token, source: opts.source });
@@ -409,7 +250,7 @@ export async function startLocalAgent(o: LocalAgentOptions): Promise<LocalAgent>
   };
 
   const removeCheck = async (id: string, persistRemoval: boolean): Promise<void> => {
-    stopRuntime(id);
+    runtimes.stop(id);
     state.removeCheck(id);
     sources.delete(id);
     if (persistRemoval && persist !== undefined) await persist.removeCheck(id);
@@ -447,21 +288,21 @@ export async function startLocalAgent(o: LocalAgentOptions): Promise<LocalAgent>
     const check = makeCheck(spec, id, spec.name, service, prev);
     state.addCheck(check, opts.token);
     sources.set(id, opts.source);
-    await startRuntime(check, spec);
+    await runtimes.start(check, spec);
     if (opts.persist) await persistCheck(check, spec, opts.token, opts.source);
   };
 
   /** A check without a runtime (maintenance). */
   const addPlainCheck = async (check: LocalCheck, token: string, persistIt: boolean): Promise<void> => {
-    stopRuntime(check.checkId);
+    runtimes.stop(check.checkId);
     state.addCheck(check, token);
     sources.set(check.checkId, "local");
     if (persistIt) await persistCheck(check, null, token, "local");
   };
 
   const updateTtl = async (id: string, status: CheckStatus, output: string): Promise<void> => {
-    const rt = runtimes.get(id);
-    if (rt?.ttl === undefined) throw new CairnError("internal", `CheckID ${JSON.stringify(id)} does not have associated TTL`);
+    const rt = runtimes.ttl(id);
+    if (rt === undefined) throw new CairnError("internal", `CheckID ${JSON.stringify(id)} does not have associated TTL`);
     const out = rt.ttl.setStatus(status, output);
     if (persist !== undefined) {
       try {
@@ -548,7 +389,7 @@ export async function startLocalAgent(o: LocalAgentOptions): Promise<LocalAgent>
 
   const reap = async (): Promise<void> => {
     const reaped = new Set<string>();
-    for (const [cid, timeout] of [...reapAfter]) {
+    for (const [cid, timeout] of [...runtimes.reapAfter]) {
       const c = state.check(cid);
       if (c === undefined || c.serviceId === "" || reaped.has(c.serviceId)) continue;
       if (c.status === "critical" && state.criticalFor(cid) > timeout) {
@@ -648,7 +489,7 @@ export async function startLocalAgent(o: LocalAgentOptions): Promise<LocalAgent>
       }
     }
   } catch (e) {
-    for (const id of [...runtimes.keys()]) stopRuntime(id);
+    runtimes.close();
     state.close();
     if (ownsPool) await pool.close();
     throw e;
@@ -711,12 +552,12 @@ export async function startLocalAgent(o: LocalAgentOptions): Promise<LocalAgent>
       await syncAfter();
     },
     syncNow: syncAfter,
-    runsOf: (id) => runtimes.get(id)?.runner?.runs ?? 0,
+    runsOf: (id) => runtimes.runsOf(id),
     async close() {
       if (closed) return;
       closed = true;
       if (reapTimer !== undefined) deps.clearTimer(reapTimer);
-      for (const id of [...runtimes.keys()]) stopRuntime(id);
+      runtimes.close();
       ae?.stop();
       state.close();
       if (persist !== undefined) await persist.flush();
@@ -724,17 +565,4 @@ export async function startLocalAgent(o: LocalAgentOptions): Promise<LocalAgent>
     },
   };
   return api;
-}
-
-/** Consul's default node tagged addresses: lan/wan (+ _ipv4/_ipv6) = the advertise address. */
-export function defaultNodeTaggedAddresses(address: string): Record<string, string> {
-  const out: Record<string, string> = { lan: address, wan: address };
-  if (ipv4(address)) {
-    out["lan_ipv4"] = address;
-    out["wan_ipv4"] = address;
-  } else if (ipv6(address)) {
-    out["lan_ipv6"] = address;
-    out["wan_ipv6"] = address;
-  }
-  return out;
 }

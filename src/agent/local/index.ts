@@ -9,7 +9,8 @@
  * Must never: be imported by src/state or src/server (it sits above them).
  */
 
-export { startLocalAgent, defaultNodeTaggedAddresses, metaError, weightsError, type LocalAgent, type LocalAgentOptions, type LocalConfig, type LocalLogFn } from "./agent.ts";
+export { startLocalAgent, type LocalAgent, type LocalAgentOptions, type LocalConfig, type LocalLogFn } from "./agent.ts";
+export { defaultNodeTaggedAddresses, metaError, weightsError } from "./validate.ts";
 export { decodeCheck, decodeCheckUpdate, decodeService, DefinitionError, type CheckDefinition, type ServiceDefinition } from "./decode.ts";
 export { createCheckPool, type CheckPool } from "./pool.ts";
 export { scaleFactor, nextFullSyncMs } from "./ae.ts";
