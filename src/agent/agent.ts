@@ -48,6 +48,10 @@ import type { AgentOps } from "../http/agent_ops.ts";
 // ---- LAN gossip (imports)
 import { startLan, type LanPool } from "./lan.ts";
 // ---- end LAN gossip (imports)
+// ---- client agent (imports)
+import { ClientAgent, ClientBackend } from "./client.ts";
+import { serveClients, type ClientService } from "./client_serve.ts";
+// ---- end client agent (imports)
 
 export interface AgentOptions {
   readonly nodeName: string;
@@ -171,6 +175,13 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
   const advertise = `${opts.advertiseAddr}:${opts.serverPort > 0 ? opts.serverPort : 8300}`;
 
   const store = new Store();
+  // ---- client agent (agent/client.ts): without -server (and not -dev) the agent keeps no
+  // store of its own; it finds servers in the LAN pool and forwards to them. With the LAN
+  // pool disabled it could never find one, so it keeps running standalone (as before).
+  const clientMode = !opts.server && !opts.dev && opts.serfLanPort !== -1;
+  if (!opts.server && !opts.dev && !clientMode) log("warn", "client agent without a LAN pool (ports.serf_lan = -1): no servers can be found; running standalone with a store of its own");
+  const client = clientMode ? new ClientAgent({ nodeName: opts.nodeName, datacenter: opts.datacenter, log: logger.named("agent.client") }) : undefined;
+  // ---- end client agent
   // ---- Raft cluster (agent/cluster.ts): a server with bootstrap_expect > 1 (never -dev)
   const clustered = opts.server && !opts.dev && (opts.bootstrapExpect ?? 0) > 1 && opts.dataDir !== undefined;
   let cluster: ClusterServer | undefined;
@@ -196,6 +207,8 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     await cluster.listen();
     if (opts.serfLanPort === -1) log("warn", "bootstrap_expect > 1 without a LAN pool (ports.serf_lan = -1): the cluster can only start from existing Raft state");
     server = cluster;
+  } else if (client !== undefined) {
+    server = new ClientBackend(client); // client agent
   } else {
     const wal =
       opts.dataDir === undefined ? new MemoryLog() : new WalLog(path.join(opts.dataDir, "raft"));
@@ -240,7 +253,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     const r = await server.apply({ type: "catalog-register", req: selfRegistration(selfInfo) });
     if (r.type === "error") log("error", `failed to register this node in the catalog: ${r.message}`);
   };
-  if (cluster === undefined) await registerSelf(); // a cluster's leader does it (below)
+  if (cluster === undefined && client === undefined) await registerSelf(); // a cluster's leader does it (below); a client agent never
   const self: MemberView = {
     name: opts.nodeName,
     addr: opts.advertiseAddr,
@@ -415,6 +428,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
             : undefined,
           log: logger.named("agent"),
           ...(cluster === undefined ? {} : { onMembers: (ms: readonly MemberView[]) => cluster.onMembers(ms) }),
+          ...(client === undefined ? {} : { onMembers: (ms: readonly MemberView[]) => client.onMembers(ms) }), // client agent
         },
       );
     } catch (e) {
@@ -496,6 +510,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
         connect,
         local,
         ops: opsWithGossip, // events, reload, monitor, LAN gossip
+        intercept: client?.intercept, // client agent: forward what is not agent-local
       });
       http.push(srv);
       if (l.kind === "unix" && l.perms !== undefined) applySocketPerms(l.path, l.perms);
@@ -509,6 +524,41 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     await server.close({ snapshot: false });
     throw e;
   }
+
+  // ---- client agent: a client starts watching for servers and syncs its local state when
+  // one shows up; a server answers client agents on its server port (agent/client_serve.ts).
+  let clientService: ClientService | undefined;
+  if (client !== undefined) {
+    client.onServerUp = () => {
+      if (!shuttingDown) local.ae.start();
+    };
+    client.start();
+  } else if (opts.server && opts.serverPort > 0) {
+    try {
+      clientService = await serveClients({
+        bindAddr: opts.bindAddr,
+        port: opts.serverPort,
+        clustered: cluster !== undefined,
+        backend: server,
+        catalog: store,
+        http: {
+          backend: server,
+          agent: view,
+          limits: { kvMaxValueSize: opts.kvMaxValueSize, txnMaxReqLen: opts.txnMaxReqLen },
+          disableKvKeyValidation: opts.disableKvKeyValidation,
+          responseHeaders: { ...opts.responseHeaders },
+          log: logger.named("agent.http"),
+          connect,
+          local,
+          ops: opsWithGossip,
+        },
+        log: logger.named("agent.server.rpc"),
+      });
+    } catch (e) {
+      log("error", `client RPC: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  // ---- end client agent
 
   // ---- events, remote exec, watches, reload, monitor (start)
   const firstHttp = opts.httpListeners[0];
@@ -556,6 +606,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
       await local.close();
       await connect?.stop();
       sessionTimers.stop(); // session TTL timers
+      await clientService?.close(); // client agent
       await server.close({ snapshot: true });
       log("info", "shutdown complete");
     })();

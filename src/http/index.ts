@@ -9,4 +9,5 @@ export type { HttpServer, HttpServerOptions, HttpStats, HttpLogLevel } from "./s
 export type { HttpLimits } from "./context.ts";
 export type { BlockingDeps } from "./blocking.ts";
 export type { ConnectHttp } from "./connect.ts";
+export type { Exchange, ExchangeHandler, StreamWriter, HeaderMap } from "./wire/index.ts";
 export { validateKvKey } from "./kv.ts";

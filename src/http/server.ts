@@ -29,7 +29,7 @@ import type { Env, HttpLimits } from "./context.ts";
 import { makeHandler } from "./handle.ts";
 import { kvHandler } from "./kv.ts";
 import { type Route, Router } from "./router.ts";
-import { createTransport, type TransportKind, transportFromEnv } from "./wire/index.ts";
+import { createTransport, type Exchange, type ExchangeHandler, type TransportKind, transportFromEnv } from "./wire/index.ts";
 import { statusLeader, statusPeers } from "./status.ts";
 import { operatorRaftConfiguration, operatorRaftPeer, operatorRaftTransferLeader } from "./operator.ts";
 import { txnHandler } from "./txn.ts";
@@ -109,6 +109,8 @@ export interface HttpServerOptions {
   readonly local?: LocalAgentApi | undefined;
   /** Events, reload and monitor (/v1/event/*, /v1/agent/reload, /v1/agent/monitor). */
   readonly ops?: AgentOps | undefined;
+  /** Client agents: takes an exchange before routing (true = it answers it, e.g. forwarded to a server). */
+  readonly intercept?: ((ex: Exchange) => boolean) | undefined;
 }
 
 export interface HttpStats {
@@ -126,6 +128,8 @@ export interface HttpServer {
   /** Bound TCP port (0 when there is no TCP listener). */
   readonly port: number;
   stats(): HttpStats;
+  /** The request handler without a socket (servers answer client agents' forwarded requests with it). */
+  readonly handle: ExchangeHandler;
   close(): Promise<void>;
 }
 
@@ -239,7 +243,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     log: (level, msg) => log(level, msg),
   });
   const kind = opts.transport ?? transportFromEnv(process.env.CAIRN_HTTP_TRANSPORT);
-  const transport = createTransport(kind, handler, {
+  const intercept = opts.intercept;
+  const entry: ExchangeHandler = intercept === undefined ? handler : (ex) => { if (!intercept(ex)) handler(ex); };
+  const transport = createTransport(kind, entry, {
     maxConnections: opts.maxConnections ?? HTTP_MAX_CONNECTIONS,
     headersTimeoutMs: opts.timeouts?.headersMs ?? HTTP_HEADERS_TIMEOUT_MS,
     requestTimeoutMs: opts.timeouts?.requestMs ?? HTTP_REQUEST_TIMEOUT_MS,
@@ -285,6 +291,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     address: () => (tcpAddr !== "" ? tcpAddr : (socketPath ?? "")),
     port,
     stats: () => ({ renders: blocking.renders, parked: blocking.parkedCount, connections: transport.connections() }),
+    handle: handler,
     close,
   };
 }

@@ -344,3 +344,17 @@ export const COORDINATE_SYNC_MIN_MS = 15_000;
 export const CLUSTER_OPERATOR_RPC_TIMEOUT_MS = 10_000;
 /** Gossip keyring file (`<data_dir>/serf/local.keyring`): largest file read at start. */
 export const KEYRING_FILE_MAX_BYTES = 1024 * 1024;
+/** Client agents: a forwarded request without ?index waits at most this long for the server (ms). */
+export const CLIENT_RPC_TIMEOUT_MS = 30_000;
+/** Client agents: added to a blocking query's wait (plus its wait/16 jitter) for the forwarded call's timeout (ms). */
+export const CLIENT_RPC_BLOCKING_MARGIN_MS = 10_000;
+/** Client agents: largest request body forwarded to a server (bytes; bigger ones reach the handler as "too large"). */
+export const CLIENT_RPC_MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Client agents: the server list is shuffled this often to spread load (ms; Consul's clientRPCMinReuseDuration 120 s, plus jitter). */
+export const CLIENT_POOL_REBALANCE_MS = 120_000;
+/** Client agents: blocking wait of the watch on the agent's own node in the catalog (ms). */
+export const CLIENT_NODE_WATCH_WAIT_MS = 60_000;
+/** Client agents: pause before the node watch asks again after a failed call (ms). */
+export const CLIENT_NODE_WATCH_RETRY_MS = 1_000;
+/** Client agents: forwarded requests and DNS queries in flight per connection to a server. */
+export const CLIENT_RPC_MAX_INFLIGHT = 4096;

@@ -80,7 +80,7 @@ export interface StartOpts {
   serfLanPort?: number;
   /** Server (RPC) port (0 picks a free one); disabled (-1) when absent. */
   serverPort?: number;
-  /** Ready once HTTP answers, without waiting for a known leader (cluster members before bootstrap). */
+  /** Ready once HTTP answers, without waiting for a known leader (cluster members before bootstrap, client agents before they know a server). */
   readyWithoutLeader?: boolean;
 }
 
@@ -133,7 +133,8 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
     try {
       const r = await fetch(`${base}/v1/status/leader`);
       const body = await r.text();
-      if (r.status === 200 && (body.length > 2 || opts.readyWithoutLeader === true)) {
+      // readyWithoutLeader: any answer will do (a client agent that knows no server answers 500).
+      if ((r.status === 200 && body.length > 2) || opts.readyWithoutLeader === true) {
         ready = true;
         break;
       }

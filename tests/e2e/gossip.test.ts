@@ -61,6 +61,7 @@ t.before(async () => {
     args: ["-server", "-bootstrap-expect", "1", "-data-dir", path.join(dir, "srv"), "-node", "srv", "-hcl", FAST_GOSSIP],
     serfLanPort: 0,
     dnsPort: 0,
+    serverPort: 0, // the clients forward to it (client agents)
   });
   const join = `127.0.0.1:${srv.serfLanPort}`;
   [c1, c2] = await Promise.all([

@@ -59,6 +59,7 @@ t.before(async () => {
       ...(key === null ? [] : ["-encrypt", key]), ...(joinIt ? ["-join", join] : []),
     ],
     serfLanPort: 0,
+    readyWithoutLeader: true, // client agents: some never learn of a server
   });
   [c1, c2, late, plain] = await Promise.all([client("c1", OLD, true), client("c2", OLD, true), client("late", OLD, false), client("plain", null, false)]);
   await waitFor(async () => (await aliveNames(srv)).length === 3 && (await aliveNames(c2)).length === 3, 10_000, "three members");

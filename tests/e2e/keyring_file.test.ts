@@ -62,6 +62,7 @@ function startB(args: string[]): Promise<AgentProc> {
     args: ["-data-dir", path.join(dir, "b"), "-node", "b", "-hcl", FAST_GOSSIP, ...args],
     serfLanPort: bSerf,
     httpPort: bHttp,
+    readyWithoutLeader: true, // a client agent (its server serves no client RPC here)
   });
 }
 
@@ -114,6 +115,7 @@ t("restarted without -encrypt, the server uses the file's keyring (primary K2) a
   const only2 = await startAgent({
     args: ["-data-dir", path.join(dir, "c"), "-node", "c", "-hcl", FAST_GOSSIP, "-disable-keyring-file", "-encrypt", K2, "-join", `127.0.0.1:${aSerf}`],
     serfLanPort: 0,
+    readyWithoutLeader: true, // a client agent
   });
   extra.push(only2);
   await waitFor(async () => (await alive(pa)).length === 3, 10_000, "c joined a");

@@ -1,0 +1,150 @@
+/**
+ * tests/e2e/client_agent: client agents (no -server) on loopback that find a single server
+ * through the LAN pool and forward to it over the server port: KV written through one
+ * client is read through the other, a service registered on a client's agent API reaches
+ * the catalog and health endpoints (through the other client and on the server), a
+ * blocking query through a client wakes on a write, and with the server gone a client
+ * answers 500 instead of serving a store of its own.
+ */
+
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import path from "node:path";
+import { removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
+import { waitFor } from "./watch_helpers.ts";
+
+const FAST_GOSSIP = 'gossip_lan { probe_interval = "200ms" probe_timeout = "100ms" gossip_interval = "100ms" suspicion_mult = 3 }';
+
+const t = suite("client agent e2e");
+let dir = "";
+let srv: AgentProc | undefined;
+let ca: AgentProc;
+let cb: AgentProc;
+
+async function get(a: AgentProc, p: string): Promise<{ status: number; body: string; headers: Headers }> {
+  const r = await fetch(a.base + p);
+  return { status: r.status, body: await r.text(), headers: r.headers };
+}
+
+async function getJson(a: AgentProc, p: string): Promise<unknown> {
+  const r = await get(a, p);
+  if (r.status !== 200) throw new Error(`${p}: ${r.status} ${r.body}`);
+  return JSON.parse(r.body) as unknown;
+}
+
+t.before(async () => {
+  dir = tempDir("cairn-client-");
+  srv = await startAgent({
+    args: ["-server", "-bootstrap-expect", "1", "-data-dir", path.join(dir, "srv"), "-node", "srv", "-hcl", FAST_GOSSIP],
+    serfLanPort: 0,
+    serverPort: 0,
+  });
+  const join = `127.0.0.1:${srv.serfLanPort}`;
+  const client = (name: string): Promise<AgentProc> =>
+    startAgent({ args: ["-data-dir", path.join(dir, name), "-node", name, "-join", join, "-hcl", FAST_GOSSIP], serfLanPort: 0 });
+  [ca, cb] = await Promise.all([client("ca"), client("cb")]);
+});
+
+t.after(async () => {
+  await Promise.all([srv, ca, cb].filter((a) => a !== undefined).map((a) => a.stop("SIGKILL", 2000)));
+  removeDir(dir);
+});
+
+t("a client answers server endpoints from the server: leader, peers, the server's catalog", async () => {
+  const leader = (await getJson(ca, "/v1/status/leader")) as string;
+  assert.is(leader, `127.0.0.1:${srv?.serverPort}`);
+  const self = (await getJson(ca, "/v1/agent/self")) as { Config: { Server: boolean; NodeName: string } };
+  assert.is(self.Config.Server, false);
+  assert.is(self.Config.NodeName, "ca");
+  const r = await get(cb, "/v1/catalog/nodes");
+  assert.is(r.status, 200);
+  assert.ok(Number(r.headers.get("x-consul-index")) > 0);
+  assert.is(r.headers.get("x-consul-knownleader"), "true");
+  assert.ok((JSON.parse(r.body) as { Node: string }[]).some((n) => n.Node === "srv"));
+});
+
+t("kv put through client A is read through client B and on the server", async () => {
+  const put = await fetch(`${ca.base}/v1/kv/app/config?flags=7`, { method: "PUT", body: "hello" });
+  assert.is(put.status, 200);
+  assert.is(await put.text(), "true");
+  const raw = await get(cb, "/v1/kv/app/config?raw");
+  assert.is(raw.status, 200);
+  assert.is(raw.body, "hello");
+  const rows = (await getJson(cb, "/v1/kv/app/config")) as { Flags: number; Value: string }[];
+  assert.is(rows[0]?.Flags, 7);
+  assert.is(Buffer.from(rows[0]?.Value ?? "", "base64").toString(), "hello");
+  assert.is((await get(srv as AgentProc, "/v1/kv/app/config?raw")).body, "hello");
+  const missing = await get(cb, "/v1/kv/nope");
+  assert.is(missing.status, 404);
+  const del = await fetch(`${cb.base}/v1/kv/app/config`, { method: "DELETE" });
+  assert.is(await del.text(), "true");
+  assert.is((await get(ca, "/v1/kv/app/config")).status, 404);
+});
+
+t("a service registered on client A's agent shows in the catalog and health through client B and the server", async () => {
+  const reg = await fetch(`${ca.base}/v1/agent/service/register`, {
+    method: "PUT",
+    body: JSON.stringify({ Name: "web", ID: "web-1", Port: 8080, Tags: ["v1"], Check: { CheckID: "web-ttl", TTL: "60s" } }),
+  });
+  assert.is(reg.status, 200, await reg.text());
+  // The agent API answers locally at once.
+  const local = (await getJson(ca, "/v1/agent/services")) as Record<string, { Service: string }>;
+  assert.is(local["web-1"]?.Service, "web");
+  await waitFor(async () => ((await getJson(cb, "/v1/catalog/service/web")) as unknown[]).length === 1, 10_000, "web in the catalog via cb");
+  const inst = (await getJson(cb, "/v1/catalog/service/web")) as { Node: string; ServiceID: string; ServicePort: number; ServiceTags: string[] }[];
+  assert.is(inst[0]?.Node, "ca");
+  assert.is(inst[0]?.ServiceID, "web-1");
+  assert.is(inst[0]?.ServicePort, 8080);
+  assert.equal(inst[0]?.ServiceTags, ["v1"]);
+  const onSrv = (await getJson(srv as AgentProc, "/v1/health/service/web")) as { Node: { Node: string }; Checks: { CheckID: string }[] }[];
+  assert.is(onSrv.length, 1);
+  assert.is(onSrv[0]?.Node.Node, "ca");
+  // The node carries the server's serfHealth (LAN reconcile) and the agent's own TTL check.
+  await waitFor(async () => {
+    const h = (await getJson(cb, "/v1/health/service/web")) as { Checks: { CheckID: string }[] }[];
+    const ids = (h[0]?.Checks ?? []).map((c) => c.CheckID).sort();
+    return ids.includes("serfHealth") && ids.includes("web-ttl");
+  }, 10_000, "serfHealth and web-ttl on the web instance");
+  // A TTL pass on the client reaches the servers' catalog.
+  const pass = await fetch(`${ca.base}/v1/agent/check/pass/web-ttl`, { method: "PUT" });
+  assert.is(pass.status, 200);
+  await waitFor(async () => ((await getJson(cb, "/v1/health/service/web?passing")) as unknown[]).length === 1, 10_000, "web passing via cb");
+  // Deregistering on the agent removes it from the catalog.
+  const dereg = await fetch(`${ca.base}/v1/agent/service/deregister/web-1`, { method: "PUT" });
+  assert.is(dereg.status, 200);
+  await waitFor(async () => ((await getJson(srv as AgentProc, "/v1/catalog/service/web")) as unknown[]).length === 0, 10_000, "web gone");
+});
+
+t("a blocking query through a client wakes on a write made through the other client", async () => {
+  await fetch(`${ca.base}/v1/kv/block/k`, { method: "PUT", body: "1" });
+  const first = await get(cb, "/v1/kv/block/k");
+  const index = Number(first.headers.get("x-consul-index"));
+  assert.ok(index > 0);
+  const t0 = Date.now();
+  const parked = get(cb, `/v1/kv/block/k?index=${index}&wait=20s`);
+  await new Promise((r) => setTimeout(r, 300));
+  await fetch(`${ca.base}/v1/kv/block/k`, { method: "PUT", body: "2" });
+  const woke = await parked;
+  assert.is(woke.status, 200);
+  assert.ok(Number(woke.headers.get("x-consul-index")) > index);
+  assert.is(Buffer.from(((JSON.parse(woke.body) as { Value: string }[])[0]?.Value ?? ""), "base64").toString(), "2");
+  assert.ok(Date.now() - t0 < 15_000, "woke before its wait ran out");
+});
+
+t("with the server gone, a client answers 500 for forwarded endpoints and keeps its agent endpoints", async () => {
+  await srv?.stop("SIGKILL", 2000);
+  srv = undefined;
+  // Until the pool marks the server failed the call itself fails; afterwards no server is known.
+  let last = { status: 0, body: "" };
+  await waitFor(async () => {
+    last = await get(ca, "/v1/kv/app/config");
+    return last.status === 500 && /No known Consul servers/.test(last.body);
+  }, 15_000, "No known Consul servers");
+  assert.is(last.status, 500);
+  const members = await get(ca, "/v1/agent/members");
+  assert.is(members.status, 200);
+  const self = await get(ca, "/v1/agent/self");
+  assert.is(self.status, 200);
+});
+
+t.run();
