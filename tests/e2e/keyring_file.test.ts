@@ -28,6 +28,7 @@ let b: AgentProc | undefined;
 const extra: AgentProc[] = [];
 let aSerf = 0;
 let aHttp = 0;
+let aServer = 0;
 let bSerf = 0;
 let bHttp = 0;
 
@@ -54,6 +55,7 @@ function startA(args: string[]): Promise<AgentProc> {
     args: ["-server", "-bootstrap-expect", "1", "-data-dir", path.join(dir, "a"), "-node", "a", "-hcl", FAST_GOSSIP, ...args],
     serfLanPort: aSerf,
     httpPort: aHttp,
+    serverPort: aServer,
   });
 }
 
@@ -68,7 +70,7 @@ function startB(args: string[]): Promise<AgentProc> {
 
 t.before(async () => {
   dir = tempDir("cairn-keyring-file-");
-  [aSerf, aHttp, bSerf, bHttp] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  [aSerf, aHttp, aServer, bSerf, bHttp] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   a = await startA(["-encrypt", K1]);
   b = await startB(["-encrypt", K1, "-join", `127.0.0.1:${aSerf}`]);
   const pa = a;
