@@ -159,6 +159,23 @@ export const COMMANDS: CommandTable = {
     synopsis: "Modify the current Connect CA configuration",
     load: async () => (await import("./connect_ca.ts")).connectCASetCommand,
   },
+  // snapshots (cli/snapshot.ts)
+  snapshot: {
+    synopsis: "Saves, restores and inspects snapshots of Consul server state",
+    load: async () => (await import("./snapshot.ts")).snapshotCommand,
+  },
+  "snapshot save": {
+    synopsis: "Saves snapshot of Consul server state",
+    load: async () => (await import("./snapshot.ts")).snapshotSaveCommand,
+  },
+  "snapshot restore": {
+    synopsis: "Restores snapshot of Consul server state",
+    load: async () => (await import("./snapshot.ts")).snapshotRestoreCommand,
+  },
+  "snapshot inspect": {
+    synopsis: "Displays information about a Consul snapshot file",
+    load: async () => (await import("./snapshot.ts")).snapshotInspectCommand,
+  },
   // Raft operator (cli/operator.ts)
   operator: {
     synopsis: "Provides cluster-level tools for Consul operators",

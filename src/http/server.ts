@@ -33,6 +33,7 @@ import { createTransport, type Exchange, type ExchangeHandler, type TransportKin
 import { statusLeader, statusPeers } from "./status.ts";
 import { operatorRaftConfiguration, operatorRaftPeer, operatorRaftTransferLeader } from "./operator.ts";
 import { txnHandler } from "./txn.ts";
+import { snapshotHandler } from "./snapshot.ts";
 import { coordinateDatacenters, coordinateNode, coordinateNodes, coordinateUpdate } from "./coordinate.ts";
 import { sessionCreate, sessionDestroy, sessionInfo, sessionList, sessionNode, sessionRenew } from "./session.ts";
 import {
@@ -142,6 +143,8 @@ export const ROUTES: readonly Route[] = [
   { pattern: "/v1/operator/raft/configuration", methods: ["GET"], handler: operatorRaftConfiguration },
   { pattern: "/v1/operator/raft/peer", methods: ["DELETE"], handler: operatorRaftPeer },
   { pattern: "/v1/operator/raft/transfer-leader", methods: ["POST"], handler: operatorRaftTransferLeader },
+  // snapshots (snapshot.ts)
+  { pattern: "/v1/snapshot", methods: ["GET", "PUT"], handler: snapshotHandler },
   { pattern: "/v1/agent/self", methods: ["GET"], handler: agentSelf },
   { pattern: "/v1/agent/members", methods: ["GET"], handler: agentMembers },
   { pattern: "/v1/agent/metrics", methods: ["GET"], handler: agentMetrics },

@@ -125,6 +125,8 @@ function commandFields(cmd: Command): unknown[] {
       return [cmd.id, cmd.now];
     case "lock-delay-stamp":
       return [cmd.now];
+    case "restore":
+      return [cmd.data];
     case "coordinate-batch-update":
       return [cmd.updates.map(coordRowOut)];
     default:
@@ -294,6 +296,9 @@ export function decodeCommand(data: Uint8Array): Command {
     case "lock-delay-stamp":
       arity(f, 1, type);
       return { type, now: clock(f[0], "now") };
+    case "restore":
+      arity(f, 1, type);
+      return { type, data: bytes(f[0], "restore data") };
     case "coordinate-batch-update":
       arity(f, 1, type);
       if (!Array.isArray(f[0])) throw bad("coordinate-batch-update updates is not an array");

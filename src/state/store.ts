@@ -35,7 +35,8 @@ import type { Slab } from "./arena.ts";
 import { WatchIndex, type Wakeups } from "./watch.ts";
 import { kvCas, kvDelete, kvDeleteCas, kvDeleteTree, kvListEntries, kvListIndex, kvLock, kvSet, kvUnlock, isOpErr } from "./kvops.ts";
 import { txnReadOnly, txnReadWrite } from "./txn.ts";
-import { decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
+import { decodeSnapshot, encodeSnapshot, type DecodedSnapshot } from "./snapshot.ts";
+import { stampRestored } from "./restore.ts";
 import type { CatalogReader, CheckRow, HealthStatus, NodeRow, ServiceHealth, ServiceRow } from "./catalog_types.ts";
 import { deregister, ensureRegistration } from "./catalog_ops.ts";
 import { nodeIndexName, nodeKey, serviceIndexName } from "./catalog_tables.ts";
@@ -109,6 +110,8 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
   /** Catalog watches, keyed by Consul's index names ("nodes", "service.<name>", "node.<name>", ...). */
   private readonly catWatches = new WatchIndex();
   private applying = false;
+  /** The write being applied replaced the whole state (a restore): every watch fires. */
+  private wakeAll = false;
   /** CA watch keys the write being applied touched. */
   private caTouched: readonly string[] = [];
 
@@ -360,6 +363,7 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
       this.coordTouched = false;
       this.caTouched = [];
       for (const k of tx.touchedSessions) this.sessionWatches.collectKey(k, wake);
+      if (this.wakeAll) this.collectAllWatches(wake);
       if (tx.createdSessions.length > 0 || tx.destroyedSessions.length > 0) {
         events = { created: tx.createdSessions, destroyed: tx.destroyedSessions, pendingLockDelays: this.t.sess.pending.size > 0 };
       }
@@ -432,6 +436,8 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
       case "lock-delay-stamp":
         stampLockDelays(tx, cmd.now);
         return NONE;
+      case "restore":
+        return this.applyRestore(tx, cmd.data);
       case "coordinate-batch-update": {
         for (const u of cmd.updates) {
           // Consul drops updates for nodes it does not know (coordinates go with their node).
@@ -445,6 +451,45 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
       default:
         return unreachable(cmd);
     }
+  }
+
+  // ---- restore through the log (state/restore.ts) --------------------------
+
+  /**
+   * Command "restore": the whole state becomes the snapshot's, stamped at this entry's
+   * index; sessions are reported destroyed and created again (the leader's TTL timers
+   * start over) and every watch fires. Undecodable bytes change nothing (an error result).
+   */
+  private applyRestore(tx: WriteTx, data: Uint8Array): ApplyResult {
+    const t = new Tables();
+    let d: DecodedSnapshot;
+    try {
+      d = decodeSnapshot(data, t.arena);
+    } catch (e) {
+      return { type: "error", message: `failed to restore snapshot: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    stampRestored(d, tx.index);
+    this.t.sess.rows.forEach((_k, r) => void tx.destroyedSessions.push(r.id));
+    t.kvs = d.kvs;
+    t.tombstones = d.tombstones;
+    t.indexes = d.indexes;
+    t.cat = d.catalog;
+    t.sess = d.sessions;
+    this.t = installSessions(t, this.extraSessions);
+    this.ca = d.ca;
+    this.coords = d.coordinates;
+    this.t.sess.rows.forEach((_k, r) => void tx.createdSessions.push(r));
+    this.wakeAll = true;
+    return NONE;
+  }
+
+  private collectAllWatches(wake: Wakeups): void {
+    this.wakeAll = false;
+    this.watches.collectTree("", wake);
+    this.catWatches.collectTree("", wake);
+    this.caWatches.collectTree("", wake);
+    this.sessionWatches.collectTree("", wake);
+    this.coordWatches.collectTree("", wake);
   }
 
   /** A node write may have deleted nodes: their coordinates go too (Consul's deleteNodeTxn). */

@@ -146,6 +146,12 @@ export type Command =
   /** Lock-delays left pending by catalog-driven invalidations start at `now` (leader ms). */
   | { readonly type: "lock-delay-stamp"; readonly now: number }
   /**
+   * Snapshot restore (PUT /v1/snapshot): replace the whole state with a cairn store
+   * snapshot's (state/restore.ts); everything is stamped at this entry's index, so no
+   * index moves backwards, and every watch fires. Bad bytes: an error result, no change.
+   */
+  | { readonly type: "restore"; readonly data: Uint8Array }
+  /**
    * Consul's CoordinateBatchUpdate: set the LAN coordinate of each (node, segment);
    * updates for nodes not in the catalog are dropped silently.
    */

@@ -320,6 +320,8 @@ export class FakeBackend implements Backend {
         return s.cat.apply(idx, cmd);
       case "ca-set":
         throw new Error("fake backend: connect CA commands are not modelled (use a real Store)");
+      case "restore":
+        throw new Error("fake backend: snapshot restore is not modelled (use a real Store)");
       case "session-create":
       case "session-destroy":
       case "lock-delay-stamp":

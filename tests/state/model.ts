@@ -230,6 +230,8 @@ export class Model {
         throw new Error("model: catalog commands are not modelled");
       case "ca-set":
         throw new Error("model: connect CA commands are not modelled");
+      case "restore":
+        throw new Error("model: snapshot restore is not modelled");
       case "session-create":
       case "session-destroy":
       case "lock-delay-stamp":
