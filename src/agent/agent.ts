@@ -144,6 +144,13 @@ export interface RunningAgent {
   /** Graceful leave of the LAN pool (no-op without gossip); call before shutdown(). */
   leave?(): Promise<void>;
   // ---- end LAN gossip (handle)
+  // ---- client agent (handle)
+  /** DNS in client-agent mode: a client forwards every query to a server; a server answers them with `serve`'s resolver. */
+  readonly clientDns?: {
+    readonly forward?: (msg: Buffer, tcp: boolean) => Promise<Buffer | null>;
+    readonly serve?: (answer: (msg: Buffer, tcp: boolean) => Promise<Buffer | null>) => void;
+  };
+  // ---- end client agent (handle)
 }
 
 /** The node ID: configured, else persisted in data_dir/node-id, else random (dev). */
@@ -558,6 +565,9 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
       log("error", `client RPC: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+  const cs = clientService;
+  const clientDns: RunningAgent["clientDns"] =
+    client !== undefined ? { forward: (m, tcp) => client.forwardDns(m, tcp) } : cs !== undefined ? { serve: (fn) => cs.setDns(fn) } : undefined;
   // ---- end client agent
 
   // ---- events, remote exec, watches, reload, monitor (start)
@@ -612,7 +622,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     })();
     return stopping;
   };
-  return { server, http, view, shutdown, events, reload: ops.reload, leave: leaveLan };
+  return { server, http, view, shutdown, events, reload: ops.reload, leave: leaveLan, clientDns };
 }
 
 /** A cluster's session timers: they run on the leader; a renewal at a follower is passed on to it. */

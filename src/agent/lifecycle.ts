@@ -16,7 +16,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { startAgent, resolveNodeId, type AgentOptions, type HttpListener, type RunningAgent } from "./agent.ts";
 import { versionInfo } from "../shared/version.ts";
 import { isDeno } from "../platform/runtime.ts";
-import { startDnsFromConfig, type DnsServer } from "../dns/index.ts";
+import { dnsResponderFromConfig, startDnsFromConfig, type DnsServer } from "../dns/index.ts";
 // ---- reload and monitor (imports)
 import { MonitorHub, monitoredLogger } from "./monitor.ts";
 import type { ReloadLoad } from "./reload.ts";
@@ -205,7 +205,10 @@ export async function runAgent(cfg: RuntimeConfig, reloadLoad?: ReloadLoad): Pro
     dns = await startDnsFromConfig(cfg, agent.server.store, {
       log: (level, msg) => dnsLog(level, msg),
       servers: cfg.server ? [{ node: cfg.nodeName, address: opts.advertiseAddr }] : [],
+      forward: agent.clientDns?.forward, // client agent: a server answers
     });
+    // client agent: a server answers the queries its client agents forward
+    agent.clientDns?.serve?.(dnsResponderFromConfig(cfg, agent.server.store, { log: (level, msg) => dnsLog(level, msg), servers: cfg.server ? [{ node: cfg.nodeName, address: opts.advertiseAddr }] : [] }));
     for (const d of dns) {
       const a = d.address();
       log("info", `Started DNS server ${a.udp.address}:${a.udp.port} (udp), ${a.tcp.address}:${a.tcp.port} (tcp)`);

@@ -10,11 +10,21 @@ import type { RuntimeConfig } from "../agent/config/types.ts";
 import type { CatalogReader } from "../state/catalog_types.ts";
 import { startDnsServer, type DnsLog, type DnsServer, type DnsServerOptions } from "./server.ts";
 import type { DnsAgentInfo, DnsServerInfo } from "./types.ts";
+import { dnsResponder, type DnsResponder } from "./responder.ts";
+
+/** Extra options of the config helpers: log, the servers DNS names, and (client agents) a forwarder. */
+export interface DnsExtra {
+  readonly log?: DnsLog;
+  readonly servers?: readonly DnsServerInfo[];
+  /** Client agents: answer every query through a server (DnsServerOptions.forward). */
+  readonly forward?: ((msg: Buffer, tcp: boolean) => Promise<Buffer | null>) | undefined;
+}
 
 export { resolve, build, serviceTtl, metaTxt } from "./resolve.ts";
 export { DnsCache, RECURSE } from "./cache.ts";
 export type { Cached, DnsCacheOptions, DnsCacheStats } from "./cache.ts";
 export { startDnsServer } from "./server.ts";
+export { dnsResponder, type DnsResponder } from "./responder.ts";
 export type { DnsLog, DnsLogLevel, DnsServer, DnsServerOptions, DnsServerStats } from "./server.ts";
 export { UdpQueue } from "./udp_queue.ts";
 export type { Rr } from "./records.ts";
@@ -36,7 +46,7 @@ export function dnsAgentInfo(rc: RuntimeConfig, servers?: readonly DnsServerInfo
 
 /** One DnsServerOptions per `addresses.dns` address (unix sockets skipped); [] when ports.dns is -1. */
 export function dnsServerOptions(
-  rc: RuntimeConfig, catalog: CatalogReader, extra: { log?: DnsLog; servers?: readonly DnsServerInfo[] } = {},
+  rc: RuntimeConfig, catalog: CatalogReader, extra: DnsExtra = {},
 ): DnsServerOptions[] {
   if (rc.ports.dns < 0) return [];
   const agent = dnsAgentInfo(rc, extra.servers);
@@ -46,12 +56,21 @@ export function dnsServerOptions(
     .map((host) => ({
       catalog, agent, config: rc.dns, recursors: rc.recursors, host, port: rc.ports.dns,
       ...(extra.log !== undefined ? { log: extra.log } : {}),
+      ...(extra.forward !== undefined ? { forward: extra.forward } : {}),
     }));
+}
+
+/** A server's answerer for the DNS queries client agents forward (even with its own DNS port off). */
+export function dnsResponderFromConfig(rc: RuntimeConfig, catalog: CatalogReader, extra: DnsExtra = {}): DnsResponder {
+  return dnsResponder({
+    catalog, agent: dnsAgentInfo(rc, extra.servers), config: rc.dns, recursors: rc.recursors,
+    ...(extra.log !== undefined ? { log: extra.log } : {}),
+  });
 }
 
 /** Start DNS on every configured address; closes what started if one fails. */
 export async function startDnsFromConfig(
-  rc: RuntimeConfig, catalog: CatalogReader, extra: { log?: DnsLog; servers?: readonly DnsServerInfo[] } = {},
+  rc: RuntimeConfig, catalog: CatalogReader, extra: DnsExtra = {},
 ): Promise<DnsServer[]> {
   const started: DnsServer[] = [];
   try {

@@ -49,6 +49,12 @@ export interface DnsServerOptions {
   readonly nowMs?: () => number;
   /** Override the UDP queue bounds (tests). */
   readonly udpQueue?: { perSource?: number; total?: number; maxAgeMs?: number };
+  /**
+   * Client agents: every well-formed query is answered by this instead of the local catalog
+   * (a server's resolver over RPC; the reply comes without TCP framing). A rejection or null
+   * answers SERVFAIL.
+   */
+  readonly forward?: ((msg: Buffer, tcp: boolean) => Promise<Buffer | null>) | undefined;
 }
 
 export interface DnsServerStats {
@@ -96,7 +102,7 @@ function questionOnly(q: ParsedQuery, rcode: number, ra: boolean): Buffer {
   return out;
 }
 
-class DnsHandler {
+export class DnsHandler {
   readonly cache: DnsCache;
   readonly stats: DnsServerStats = { udpQueries: 0, tcpQueries: 0, formerr: 0, dropped: 0, recursed: 0, servfail: 0, tcpRejected: 0 };
   private readonly config: DnsConfig;
@@ -107,8 +113,10 @@ class DnsHandler {
   private readonly sel: Selection = { count: 0, dropAuth: false, truncated: false, size: 0, optLen: 0, extraCount: 0 };
   private readonly udpOpts: { transport: "udp"; udpSize: number | null; ecsLen: number; config: DnsConfig; rng: () => number };
   private readonly tcpOpts: { transport: "tcp"; udpSize: number | null; ecsLen: number; config: DnsConfig; rng: () => number };
+  private readonly forwardTo: ((msg: Buffer, tcp: boolean) => Promise<Buffer | null>) | undefined;
 
   constructor(o: DnsServerOptions) {
+    this.forwardTo = o.forward;
     this.config = o.config;
     this.rng = o.rng ?? Math.random;
     this.nowMs = o.nowMs ?? Date.now;
@@ -141,6 +149,7 @@ class DnsHandler {
     const q = r.q;
     if (q.opcode !== 0) return withPrefix(bareResponse(q.id, q.flags, RCODE_NOTIMP), headroom);
     if (q.qdcount === 0) return withPrefix(bareResponse(q.id, q.flags, RCODE_REFUSED), headroom);
+    if (this.forwardTo !== undefined) return this.forwarded(this.forwardTo, msg, q, tcp);
     let p;
     try {
       p = this.cache.get(q.qname, q.qtype, q.qclass);
@@ -156,6 +165,19 @@ class DnsHandler {
     const sel = select(p, o, this.sel);
     const tc = sel.truncated && this.config.enableTruncate;
     return assemble(p, q, sel, tc, Math.floor(this.nowMs() / 1000), headroom);
+  }
+
+  /** Client agents: a server answers (its reply carries no TCP framing). */
+  private async forwarded(fwd: (msg: Buffer, tcp: boolean) => Promise<Buffer | null>, msg: Buffer, q: ParsedQuery, tcp: boolean): Promise<Buffer | null> {
+    const headroom = tcp ? 2 : 0;
+    try {
+      const reply = await fwd(msg, tcp);
+      if (reply !== null && reply.length >= HEADER_LEN) return withPrefix(reply, headroom);
+    } catch (e) {
+      this.log("debug", "dns: forwarding to a server failed", { name: q.qname, error: String(e) });
+    }
+    this.stats.servfail++;
+    return withPrefix(questionOnly(q, RCODE_SERVFAIL, false), headroom);
   }
 
   private async recurse(msg: Buffer, q: ParsedQuery, headroom: number): Promise<Buffer | null> {

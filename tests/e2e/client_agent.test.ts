@@ -9,7 +9,9 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import dgram from "node:dgram";
 import path from "node:path";
+import * as dnsPacket from "dns-packet";
 import { removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
 import { waitFor } from "./watch_helpers.ts";
 
@@ -32,6 +34,25 @@ async function getJson(a: AgentProc, p: string): Promise<unknown> {
   return JSON.parse(r.body) as unknown;
 }
 
+/** One UDP query to 127.0.0.1:port; resolves with the rcode and the A records. */
+function dnsQuery(port: number, name: string): Promise<{ rcode: string; a: string[] }> {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket("udp4");
+    const timer = setTimeout(() => {
+      sock.close();
+      reject(new Error(`dns timeout for ${name}`));
+    }, 5000);
+    sock.on("message", (m) => {
+      clearTimeout(timer);
+      sock.close();
+      const d = dnsPacket.decode(m);
+      const rcode = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN"][(d.flags ?? 0) & 0xf] ?? String((d.flags ?? 0) & 0xf);
+      resolve({ rcode, a: (d.answers ?? []).flatMap((x) => (x.type === "A" ? [String(x.data)] : [])) });
+    });
+    sock.send(dnsPacket.encode({ type: "query", id: 9, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", name }] }), port, "127.0.0.1");
+  });
+}
+
 t.before(async () => {
   dir = tempDir("cairn-client-");
   srv = await startAgent({
@@ -41,7 +62,7 @@ t.before(async () => {
   });
   const join = `127.0.0.1:${srv.serfLanPort}`;
   const client = (name: string): Promise<AgentProc> =>
-    startAgent({ args: ["-data-dir", path.join(dir, name), "-node", name, "-join", join, "-hcl", FAST_GOSSIP], serfLanPort: 0 });
+    startAgent({ args: ["-data-dir", path.join(dir, name), "-node", name, "-join", join, "-hcl", FAST_GOSSIP], serfLanPort: 0, dnsPort: 0 });
   [ca, cb] = await Promise.all([client("ca"), client("cb")]);
 });
 
@@ -131,6 +152,18 @@ t("a blocking query through a client wakes on a write made through the other cli
   assert.ok(Date.now() - t0 < 15_000, "woke before its wait ran out");
 });
 
+t("DNS on a client is answered by the server: nodes and services of the catalog, NXDOMAIN for unknown names", async () => {
+  const srvNode = await dnsQuery(ca.dnsPort, "srv.node.consul");
+  assert.is(srvNode.rcode, "NOERROR");
+  assert.equal(srvNode.a, ["127.0.0.1"]);
+  await fetch(`${cb.base}/v1/agent/service/register`, { method: "PUT", body: JSON.stringify({ Name: "api", Port: 9000 }) });
+  await waitFor(async () => (await dnsQuery(ca.dnsPort, "api.service.consul")).a.length === 1, 10_000, "api in DNS via ca");
+  const consul = await dnsQuery(cb.dnsPort, "consul.service.consul");
+  assert.equal(consul.a, ["127.0.0.1"]);
+  const none = await dnsQuery(ca.dnsPort, "nope.service.consul");
+  assert.is(none.rcode, "NXDOMAIN");
+});
+
 t("with the server gone, a client answers 500 for forwarded endpoints and keeps its agent endpoints", async () => {
   await srv?.stop("SIGKILL", 2000);
   srv = undefined;
@@ -145,6 +178,7 @@ t("with the server gone, a client answers 500 for forwarded endpoints and keeps 
   assert.is(members.status, 200);
   const self = await get(ca, "/v1/agent/self");
   assert.is(self.status, 200);
+  assert.is((await dnsQuery(ca.dnsPort, "srv.node.consul")).rcode, "SERVFAIL");
 });
 
 t.run();
