@@ -17,8 +17,25 @@
  * follower forwards them over RPC ("Operator.Raft"), and session renewals too
  * ("Session.Renew": the TTL timers run on the leader only).
  *
- * Must never: bootstrap a server that already has Raft state, bootstrap with fewer
- * than bootstrap_expect servers, or throw from a member-event callback.
+ * Joining a running cluster (Consul's maybeBootstrap): before bootstrapping, a server
+ * without Raft state asks every other server of the pool over RPC ("Status.RaftStats")
+ * whether it already has Raft peers. If one has, a cluster exists: the server starts
+ * Raft with an empty configuration and waits for the leader to add it; it bootstraps only
+ * when bootstrap_expect servers are alive and every one of them answered "no peers".
+ *
+ * Cluster life on the leader (autopilot, decisions in agent/autopilot.ts): server health
+ * every 2 s from the same stats RPC; on every member change and every 10 s a reconcile
+ * pass: a left server is removed, an alive server of this dc that the configuration lacks
+ * is added as a non-voter with its RPC address, a non-voter healthy for
+ * ServerStabilizationTime is promoted, and with CleanupDeadServers failed servers are
+ * removed within MinQuorum and the "never a majority" limit. The autopilot configuration
+ * lives in the replicated state (autopilot-set); the leader writes Consul's defaults when
+ * none is stored. A leader that stops hands leadership to another voter first, so a
+ * graceful leave (serf `left`) is removed by the next leader without an election wait.
+ *
+ * Must never: bootstrap a server that already has Raft state, bootstrap while another
+ * server already has Raft peers, bootstrap with fewer than bootstrap_expect servers,
+ * make more than one configuration change at a time, or throw from a member-event callback.
  */
 
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
@@ -32,10 +49,40 @@ import type { ApplyResult, Command } from "../state/types.ts";
 import { WalLog } from "../wal/index.ts";
 import { CairnError, type ErrorKind } from "../shared/errors.ts";
 import { CLUSTER_OPERATOR_RPC_TIMEOUT_MS, RPC_RECONNECT_MAX_MS, RPC_RECONNECT_MIN_MS } from "../shared/limits.ts";
+import { DEFAULT_AUTOPILOT_CONFIG, type AutopilotConfig } from "../state/autopilot_table.ts";
+import {
+  AUTOPILOT_HEALTH_INTERVAL_MS,
+  AUTOPILOT_RECONCILE_INTERVAL_MS,
+  AUTOPILOT_STATS_TIMEOUT_MS,
+  computeState,
+  nextChanges,
+  serfStatusName,
+  type AutopilotOps,
+  type AutopilotState,
+  type AutopilotView,
+  type Change,
+  type KnownServer,
+  type RaftView,
+  type ServerStats,
+} from "./autopilot.ts";
 
 export const METHOD_OPERATOR_RAFT = "Operator.Raft";
 export const METHOD_SESSION_RENEW = "Session.Renew";
 export const BOOTSTRAP_MARKER = "raft-bootstrapped";
+export const METHOD_RAFT_STATS = "Status.RaftStats";
+/** A server without Raft state asks the pool again after this long when it could not decide. */
+export const BOOTSTRAP_PROBE_RETRY_MS = 1_000;
+/** A stopping leader waits at most this many election timeouts for its transfer to land. */
+const TRANSFER_ON_CLOSE_ELECTIONS = 2;
+
+/** What Status.RaftStats answers (Consul: Status.RaftStats plus "has peers" for maybeBootstrap). */
+export interface RaftStatsReply {
+  readonly id: string;
+  /** Raft runs with a non-empty configuration. */
+  readonly hasPeers: boolean;
+  readonly stats?: ServerStats;
+}
+
 
 type ClusterLog = (level: "debug" | "info" | "warn" | "error", msg: string) => void;
 
@@ -53,6 +100,11 @@ export interface ClusterOptions {
   readonly raftMultiplier: number;
   readonly snapshotThreshold: number;
   readonly trailingLogs: number;
+  /** Autopilot configuration written when the replicated state holds none (config file `autopilot`). */
+  readonly autopilot?: AutopilotConfig;
+  /** Autopilot intervals (tests); default Consul's 2 s health, 10 s reconcile. */
+  readonly autopilotHealthMs?: number;
+  readonly autopilotReconcileMs?: number;
 }
 
 export interface ClusterDeps {
@@ -64,11 +116,12 @@ export interface ClusterDeps {
 
 type OperatorRequest =
   | { readonly op: "config" }
+  | { readonly op: "autopilot" }
   | { readonly op: "remove"; readonly id?: string; readonly address?: string }
   | { readonly op: "transfer"; readonly id: string };
 
 type OperatorReply =
-  | { readonly ok: true; readonly config?: RaftConfigurationView }
+  | { readonly ok: true; readonly config?: RaftConfigurationView; readonly autopilot?: AutopilotView }
   | { readonly ok: false; readonly kind: ErrorKind; readonly message: string };
 
 const noLeader = (): CairnError => new CairnError("no-leader", "No cluster leader");
@@ -76,7 +129,7 @@ const noLeader = (): CairnError => new CairnError("no-leader", "No cluster leade
 function isOperatorRequest(b: unknown): b is OperatorRequest {
   if (typeof b !== "object" || b === null) return false;
   const op = (b as { op?: unknown }).op;
-  return op === "config" || op === "remove" || op === "transfer";
+  return op === "config" || op === "remove" || op === "transfer" || op === "autopilot";
 }
 
 function isOperatorReply(b: unknown): b is OperatorReply {
@@ -108,7 +161,27 @@ export function bootstrapServers(members: readonly MemberView[], dc: string, exp
   return out;
 }
 
-export class ClusterServer implements Backend, RaftOps {
+/** Servers of this datacenter in the pool, by serf tag id (any status). */
+export function knownServers(members: readonly MemberView[], dc: string): Map<string, KnownServer> {
+  const out = new Map<string, KnownServer>();
+  for (const m of members) {
+    if (m.tags.role !== "consul" || m.tags.dc !== dc) continue;
+    const id = m.tags.id ?? "";
+    const port = Number(m.tags.port ?? "");
+    if (id === "" || !Number.isInteger(port) || port <= 0) continue;
+    const prev = out.get(id);
+    // Two members with one id (a renamed node): the alive one wins.
+    if (prev !== undefined && prev.status === "alive") continue;
+    out.set(id, { id, name: m.name, address: `${m.addr}:${port}`, status: serfStatusName(m.status), version: (m.tags.build ?? "").split(":")[0] ?? "" });
+  }
+  return out;
+}
+
+function isStatsReply(x: unknown): x is RaftStatsReply {
+  return typeof x === "object" && x !== null && typeof (x as { hasPeers?: unknown }).hasPeers === "boolean";
+}
+
+export class ClusterServer implements Backend, RaftOps, AutopilotOps {
   readonly store: Store;
   private readonly opts: ClusterOptions;
   private readonly deps: ClusterDeps;
@@ -121,6 +194,16 @@ export class ClusterServer implements Backend, RaftOps {
   private readonly names = new Map<string, string>();
   private readonly advertise: string;
   private readonly startedAt = performance.now();
+  // ---- formation and autopilot
+  private members: readonly MemberView[] = [];
+  private probing = false;
+  private probeTimer: ReturnType<typeof setTimeout> | undefined;
+  private apTimer: ReturnType<typeof setInterval> | undefined;
+  private apState: AutopilotState | undefined;
+  private lastReconcile = 0;
+  private reconciling = false;
+  private reconcileAgain = false;
+  private healthRun: Promise<void> | undefined;
 
   constructor(opts: ClusterOptions, deps: ClusterDeps) {
     this.opts = opts;
@@ -137,6 +220,7 @@ export class ClusterServer implements Backend, RaftOps {
     const bind = this.opts.bindAddr === "" ? "0.0.0.0" : this.opts.bindAddr;
     await this.rpcServer.listen(bind, this.opts.serverPort);
     this.rpcServer.handle(METHOD_OPERATOR_RAFT, (b) => this.onOperator(b));
+    this.rpcServer.handle(METHOD_RAFT_STATS, () => this.raftStats());
     if (hasRaftState(this.opts.dataDir)) {
       this.deps.log("info", "raft: existing Raft state found; starting from the log (no bootstrap)");
       this.beginStart(undefined);
@@ -160,12 +244,81 @@ export class ClusterServer implements Backend, RaftOps {
         this.raft?.setAddress(id, addr);
       }
     }
-    if (this.starting !== undefined) return;
-    const servers = bootstrapServers(members, this.opts.datacenter, this.opts.bootstrapExpect);
-    if (servers.size < this.opts.bootstrapExpect || !servers.has(this.opts.nodeId)) return;
-    const ids = [...servers.keys()].sort();
-    this.deps.log("info", `raft: found ${ids.length} servers (expect ${this.opts.bootstrapExpect}); bootstrapping with ${ids.join(", ")}`);
-    this.beginStart(ids);
+    this.members = members;
+    if (this.starting === undefined) {
+      void this.maybeStart();
+      return;
+    }
+    if (this.isLeader()) this.kickReconcile(false);
+  }
+
+  /**
+   * Consul's maybeBootstrap: ask the other servers whether a cluster already exists
+   * (then join it: start Raft empty and wait to be added), else bootstrap once
+   * bootstrap_expect servers are alive and none of them has peers.
+   */
+  private async maybeStart(): Promise<void> {
+    if (this.probing || this.starting !== undefined || this.closed) return;
+    this.probing = true;
+    let retry = false;
+    try {
+      const known = knownServers(this.members, this.opts.datacenter);
+      const others = [...known.values()].filter((k) => k.id !== this.opts.nodeId && k.status === "alive");
+      if (others.length === 0) return;
+      const answers = await Promise.all(
+        others.map(async (k) => {
+          try {
+            const r = await this.rpcClient.call(k.address, METHOD_RAFT_STATS, {}, { timeoutMs: AUTOPILOT_STATS_TIMEOUT_MS });
+            return isStatsReply(r) ? r : undefined;
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+      if (this.starting !== undefined || this.closed) return;
+      const existing = answers.find((a) => a?.hasPeers === true);
+      if (existing !== undefined) {
+        this.deps.log("info", `raft: server ${existing.id} already has Raft peers; joining the existing cluster (no bootstrap)`);
+        this.beginStart(undefined);
+        return;
+      }
+      const servers = bootstrapServers(this.members, this.opts.datacenter, this.opts.bootstrapExpect);
+      if (servers.size < this.opts.bootstrapExpect || !servers.has(this.opts.nodeId)) {
+        retry = answers.some((a) => a === undefined);
+        return;
+      }
+      const unanswered = others.filter((k, i) => servers.has(k.id) && answers[i] === undefined);
+      if (unanswered.length > 0) {
+        this.deps.log("warn", `raft: could not confirm the Raft peers of ${unanswered.map((k) => k.name).join(", ")}; not bootstrapping yet`);
+        retry = true;
+        return;
+      }
+      const ids = [...servers.keys()].sort();
+      this.deps.log("info", `raft: found ${ids.length} servers (expect ${this.opts.bootstrapExpect}); bootstrapping with ${ids.join(", ")}`);
+      this.beginStart(ids);
+    } finally {
+      this.probing = false;
+      if (retry && !this.closed && this.starting === undefined && this.probeTimer === undefined) {
+        this.probeTimer = setTimeout(() => {
+          this.probeTimer = undefined;
+          void this.maybeStart();
+        }, BOOTSTRAP_PROBE_RETRY_MS);
+      }
+    }
+  }
+
+  /** Status.RaftStats: this server's view for autopilot and for a peer deciding whether to bootstrap. */
+  private raftStats(): RaftStatsReply {
+    const raft = this.raft;
+    if (raft === undefined) return { id: this.opts.nodeId, hasPeers: false };
+    const st = raft.status();
+    const c = st.config;
+    const lastContactMs = raft.isLeader() ? 0 : raft.leader().lastContactMs;
+    return {
+      id: this.opts.nodeId,
+      hasPeers: c.voters.length + c.learners.length + c.staging.length > 0,
+      stats: { lastContactMs, lastTerm: st.term, lastIndex: st.lastIndex },
+    };
   }
 
   private beginStart(bootstrap: readonly string[] | undefined): void {
@@ -198,6 +351,8 @@ export class ClusterServer implements Backend, RaftOps {
       logger: (level, msg) => this.deps.log(level, msg),
       onLeadership: (leader) => {
         this.deps.log("info", leader ? "raft: cluster leadership acquired" : "raft: cluster leadership lost");
+        if (leader) this.startAutopilot();
+        else this.stopAutopilot();
         try {
           this.deps.onLeadership(leader);
         } catch (e) {
@@ -254,11 +409,200 @@ export class ClusterServer implements Backend, RaftOps {
 
   async close(opts: { snapshot: boolean }): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
     if (this.starting !== undefined) await this.starting;
+    await this.handOffLeadership();
+    this.closed = true;
+    this.stopAutopilot();
+    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
     await this.raft?.close(opts);
     this.rpcClient.close();
     await this.rpcServer.close();
+  }
+
+  // ---------------------------------------------------------------- autopilot (leader)
+
+  private autopilotConfig(): AutopilotConfig {
+    return this.store.autopilotConfig() ?? this.opts.autopilot ?? DEFAULT_AUTOPILOT_CONFIG;
+  }
+
+  private startAutopilot(): void {
+    this.stopAutopilot();
+    this.apState = undefined;
+    this.lastReconcile = performance.now();
+    const every = this.opts.autopilotHealthMs ?? AUTOPILOT_HEALTH_INTERVAL_MS;
+    this.apTimer = setInterval(() => void this.autopilotTick(), every);
+    void (async () => {
+      try {
+        await this.ensureAutopilotConfig();
+      } catch (e) {
+        this.deps.log("warn", `autopilot: could not store the initial configuration: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      await this.autopilotTick();
+    })();
+  }
+
+  private stopAutopilot(): void {
+    if (this.apTimer !== undefined) clearInterval(this.apTimer);
+    this.apTimer = undefined;
+  }
+
+  /** Consul's leader writes the configured autopilot defaults when the state has none. */
+  private async ensureAutopilotConfig(): Promise<void> {
+    const raft = this.raft;
+    if (raft === undefined || !raft.isLeader()) return;
+    await raft.readBarrier("consistent");
+    if (this.store.autopilotConfig() !== undefined || !raft.isLeader()) return;
+    await raft.apply({ type: "autopilot-set", config: this.opts.autopilot ?? DEFAULT_AUTOPILOT_CONFIG, cas: null });
+  }
+
+  private async autopilotTick(): Promise<void> {
+    if (this.closed || !this.isLeader()) return;
+    await this.updateHealth();
+    const every = this.opts.autopilotReconcileMs ?? AUTOPILOT_RECONCILE_INTERVAL_MS;
+    const full = performance.now() - this.lastReconcile >= every;
+    if (full) this.lastReconcile = performance.now();
+    this.kickReconcile(full);
+  }
+
+  private raftView(): RaftView | undefined {
+    const raft = this.raft;
+    if (raft === undefined) return undefined;
+    const st = raft.status();
+    const c = st.config;
+    return { voters: c.voters, nonVoters: c.learners, staging: c.staging, leader: st.leader, addresses: c.addresses ?? {} };
+  }
+
+  /** Fetch every server's stats (bounded) and compute the next autopilot state. */
+  private updateHealth(): Promise<void> {
+    this.healthRun ??= (async () => {
+      try {
+        const raft = this.raft;
+        const view = this.raftView();
+        if (raft === undefined || view === undefined || !raft.isLeader()) return;
+        const known = knownServers(this.members, this.opts.datacenter);
+        const st = raft.status();
+        const stats = new Map<string, ServerStats>();
+        stats.set(this.opts.nodeId, { lastContactMs: 0, lastTerm: st.term, lastIndex: st.lastIndex });
+        const ids = [...view.voters, ...view.nonVoters, ...view.staging].filter((id) => id !== this.opts.nodeId);
+        await Promise.all(
+          ids.map(async (id) => {
+            const k = known.get(id);
+            if (k === undefined || k.status === "left") return;
+            const addr = this.addrs.get(id) ?? raft.addressOf(id) ?? k.address;
+            try {
+              const r = await this.rpcClient.call(addr, METHOD_RAFT_STATS, {}, { timeoutMs: AUTOPILOT_STATS_TIMEOUT_MS });
+              if (isStatsReply(r) && r.stats !== undefined && r.id === id) stats.set(id, r.stats);
+            } catch {
+              // no answer: unhealthy this round
+            }
+          }),
+        );
+        if (!raft.isLeader()) return;
+        const now = Date.now();
+        this.apState = computeState({
+          now,
+          config: this.autopilotConfig(),
+          raft: this.raftView() ?? view,
+          known,
+          stats,
+          leaderLastIndex: st.lastIndex,
+          leaderLastTerm: st.term,
+          previous: this.apState,
+        });
+      } finally {
+        this.healthRun = undefined;
+      }
+    })();
+    return this.healthRun;
+  }
+
+  /** One reconcile pass (left removals and additions always; promotions and dead-server cleanup when `full`). */
+  private kickReconcile(full: boolean): void {
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return;
+    }
+    this.reconciling = true;
+    void (async () => {
+      try {
+        await this.reconcile(full);
+      } catch (e) {
+        this.deps.log("warn", `autopilot: reconcile failed: ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        this.reconciling = false;
+        if (this.reconcileAgain && !this.closed && this.isLeader()) {
+          this.reconcileAgain = false;
+          this.kickReconcile(false);
+        }
+      }
+    })();
+  }
+
+  private async reconcile(full: boolean): Promise<void> {
+    const raft = this.raft;
+    const view = this.raftView();
+    if (raft === undefined || view === undefined || !raft.isLeader() || this.closed) return;
+    const known = knownServers(this.members, this.opts.datacenter);
+    const cfg = this.autopilotConfig();
+    const changes = nextChanges(view, known, this.apState, cfg, this.opts.nodeId, Date.now(), { reconcile: full });
+    try {
+      for (const c of changes) {
+        if (this.closed || !raft.isLeader()) return;
+        await this.applyChange(raft, c);
+      }
+    } finally {
+      // The health view follows configuration changes without waiting for the next interval.
+      if (changes.length > 0 && !this.closed && raft.isLeader()) await this.updateHealth();
+    }
+  }
+
+  private async applyChange(raft: RaftServer, c: Change): Promise<void> {
+    switch (c.type) {
+      case "add":
+        this.deps.log("info", `autopilot: adding server ${c.name} (${c.id}) at ${c.address} as a non-voter`);
+        this.addrs.set(c.id, c.address);
+        raft.setAddress(c.id, c.address);
+        await raft.changeMembership({ type: "add-learner", id: c.id, address: c.address });
+        return;
+      case "promote":
+        this.deps.log("info", `autopilot: promoting server ${this.names.get(c.id) ?? c.id} (${c.id}) to voter`);
+        await raft.changeMembership({ type: "promote", id: c.id });
+        return;
+      case "remove":
+        this.deps.log("info", `autopilot: removing ${c.reason} server ${this.names.get(c.id) ?? c.id} (${c.id}) from the Raft configuration`);
+        await raft.changeMembership({ type: "remove", id: c.id });
+        return;
+    }
+  }
+
+  /** A stopping leader hands leadership to the most up-to-date voter (bounded wait). */
+  private async handOffLeadership(): Promise<void> {
+    const raft = this.raft;
+    if (raft === undefined || !raft.isLeader() || this.closed) return;
+    const st = raft.status();
+    if (st.config.voters.filter((v) => v !== this.opts.nodeId).length === 0) return;
+    const r = this.localTransfer("");
+    if (!r.ok) return;
+    this.deps.log("info", "raft: leader stopping; transferred leadership");
+    const deadline = performance.now() + TRANSFER_ON_CLOSE_ELECTIONS * consulTiming(this.opts.raftMultiplier).electionTicks * consulTiming(this.opts.raftMultiplier).tickMs;
+    while (raft.isLeader() && performance.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+  }
+
+  /** The autopilot state (health and state endpoints); a follower asks the leader. */
+  async autopilotState(): Promise<AutopilotView> {
+    const r = this.isLeader() ? await this.localAutopilot() : await this.forwardOperator({ op: "autopilot" });
+    if (!r.ok) throw new CairnError(r.kind, r.message);
+    if (r.autopilot === undefined) throw new CairnError("internal", "autopilot: no state in the reply");
+    return r.autopilot;
+  }
+
+  private async localAutopilot(): Promise<OperatorReply> {
+    if (this.raft === undefined || !this.isLeader()) return { ok: false, kind: "no-leader", message: "No cluster leader" };
+    if (this.apState === undefined) await this.updateHealth();
+    const s = this.apState;
+    if (s === undefined) return { ok: false, kind: "internal", message: "autopilot: no state yet" };
+    const servers = [...s.servers.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { ok: true, autopilot: { healthy: s.healthy, failureTolerance: s.failureTolerance, leader: s.leader, voters: [...s.voters], servers } };
   }
 
   // ---------------------------------------------------------------- session renewals
@@ -321,6 +665,8 @@ export class ClusterServer implements Backend, RaftOps {
         return this.localRemove(body);
       case "transfer":
         return this.localTransfer(body.id);
+      case "autopilot":
+        return this.localAutopilot();
     }
   }
 

@@ -197,4 +197,21 @@ export const COMMANDS: CommandTable = {
     synopsis: "Transfer raft leadership to another node",
     load: async () => (await import("./operator.ts")).transferLeaderCommand,
   },
+  // Autopilot operator (cli/operator_autopilot.ts)
+  "operator autopilot": {
+    synopsis: "Provides tools for modifying Autopilot configuration",
+    load: async () => (await import("./operator_autopilot.ts")).operatorAutopilotCommand,
+  },
+  "operator autopilot get-config": {
+    synopsis: "Display the current Autopilot configuration",
+    load: async () => (await import("./operator_autopilot.ts")).autopilotGetCommand,
+  },
+  "operator autopilot set-config": {
+    synopsis: "Modify the current Autopilot configuration",
+    load: async () => (await import("./operator_autopilot.ts")).autopilotSetCommand,
+  },
+  "operator autopilot state": {
+    synopsis: "Display the current Autopilot state",
+    load: async () => (await import("./operator_autopilot.ts")).autopilotStateCommand,
+  },
 };

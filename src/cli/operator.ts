@@ -63,7 +63,8 @@ export const operatorCommand: Command = {
 
   Subcommands:
 
-    raft    Provides cluster-level tools for Consul operators`,
+    autopilot    Provides tools for modifying Autopilot configuration
+    raft         Provides cluster-level tools for Consul operators`,
   run: () => Promise.resolve(RUN_RESULT_HELP),
 };
 

@@ -32,6 +32,7 @@ import { type Route, Router } from "./router.ts";
 import { createTransport, type Exchange, type ExchangeHandler, type TransportKind, transportFromEnv } from "./wire/index.ts";
 import { statusLeader, statusPeers } from "./status.ts";
 import { operatorRaftConfiguration, operatorRaftPeer, operatorRaftTransferLeader } from "./operator.ts";
+import { operatorAutopilotConfiguration, operatorAutopilotHealth, operatorAutopilotState } from "./operator_autopilot.ts";
 import { txnHandler } from "./txn.ts";
 import { snapshotHandler } from "./snapshot.ts";
 import { coordinateDatacenters, coordinateNode, coordinateNodes, coordinateUpdate } from "./coordinate.ts";
@@ -145,6 +146,9 @@ export const ROUTES: readonly Route[] = [
   { pattern: "/v1/operator/raft/transfer-leader", methods: ["POST"], handler: operatorRaftTransferLeader },
   // snapshots (snapshot.ts)
   { pattern: "/v1/snapshot", methods: ["GET", "PUT"], handler: snapshotHandler },
+  { pattern: "/v1/operator/autopilot/configuration", methods: ["GET", "PUT"], handler: operatorAutopilotConfiguration },
+  { pattern: "/v1/operator/autopilot/health", methods: ["GET"], handler: operatorAutopilotHealth },
+  { pattern: "/v1/operator/autopilot/state", methods: ["GET"], handler: operatorAutopilotState },
   { pattern: "/v1/agent/self", methods: ["GET"], handler: agentSelf },
   { pattern: "/v1/agent/members", methods: ["GET"], handler: agentMembers },
   { pattern: "/v1/agent/metrics", methods: ["GET"], handler: agentMetrics },

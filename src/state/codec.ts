@@ -34,6 +34,7 @@ import {
 import { caConfigInputIn, caConfigInputOut, caRootIn, caRootOut } from "./ca_codec.ts";
 import { sessionInputIn, sessionInputOut } from "./session_codec.ts";
 import { coordRowIn, coordRowOut } from "./coord_tables.ts";
+import { autopilotConfigIn, autopilotConfigOut } from "./autopilot_table.ts";
 
 const VERSION = 1;
 const MAX_U64 = 0xffffffffffffffffn;
@@ -129,6 +130,8 @@ function commandFields(cmd: Command): unknown[] {
       return [cmd.data];
     case "coordinate-batch-update":
       return [cmd.updates.map(coordRowOut)];
+    case "autopilot-set":
+      return [autopilotConfigOut(cmd.config), cmd.cas];
     default:
       return unreachable(cmd);
   }
@@ -303,6 +306,9 @@ export function decodeCommand(data: Uint8Array): Command {
       arity(f, 1, type);
       if (!Array.isArray(f[0])) throw bad("coordinate-batch-update updates is not an array");
       return { type, updates: (f[0] as unknown[]).map((r) => coordRowIn(r, bad)) };
+    case "autopilot-set":
+      arity(f, 2, type);
+      return { type, config: autopilotConfigIn(f[0], bad), cas: f[1] === null ? null : index(f[1], "cas") };
     default:
       throw bad(`unknown type ${JSON.stringify(type)}`);
   }

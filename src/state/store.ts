@@ -41,6 +41,7 @@ import type { CatalogReader, CheckRow, HealthStatus, NodeRow, ServiceHealth, Ser
 import { deregister, ensureRegistration } from "./catalog_ops.ts";
 import { nodeIndexName, nodeKey, serviceIndexName } from "./catalog_tables.ts";
 import { CoordTables, type CoordRow } from "./coord_tables.ts";
+import { AutopilotTable, type AutopilotRow } from "./autopilot_table.ts";
 import {
   readChecksInState,
   readNode,
@@ -105,6 +106,8 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
   private readonly coordWatches = new WatchIndex();
   /** Whether the write being applied changed the coordinates table. */
   private coordTouched = false;
+  /** The autopilot configuration (Consul's "autopilot-config" table); kept across restore (no snapshot section yet). */
+  private readonly autopilot = new AutopilotTable();
   private last = 0;
   private readonly watches = new WatchIndex();
   /** Catalog watches, keyed by Consul's index names ("nodes", "service.<name>", "node.<name>", ...). */
@@ -278,6 +281,11 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
     return this.coordWatches.watchKey(COORD_WATCH, cb);
   }
 
+  /** The autopilot configuration row, if one was ever set (Consul's AutopilotConfig()). */
+  autopilotConfig(): AutopilotRow | undefined {
+    return this.autopilot.row;
+  }
+
   // ---- sessions (state/session_ops.ts has the rules) -----------------------
 
   sessionGet(id: string): Indexed<SessionRow | undefined> {
@@ -448,6 +456,8 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
         if (this.coordTouched) this.coords.index = tx.index;
         return NONE;
       }
+      case "autopilot-set":
+        return this.autopilot.set(tx.index, cmd.config, cmd.cas) ? TRUE : FALSE;
       default:
         return unreachable(cmd);
     }

@@ -12,6 +12,7 @@ import type { CatalogReader, CheckInput, CheckRow, NodeInput, NodeRow, RegisterI
 import type { CAConfigInput, CARootRow } from "./ca_types.ts";
 import type { SessionInput } from "./session_types.ts";
 import type { CoordRow } from "./coord_tables.ts";
+import type { AutopilotConfig } from "./autopilot_table.ts";
 
 /** One KV row, as Consul's DirEntry. */
 export interface KVEntry {
@@ -155,7 +156,12 @@ export type Command =
    * Consul's CoordinateBatchUpdate: set the LAN coordinate of each (node, segment);
    * updates for nodes not in the catalog are dropped silently.
    */
-  | { readonly type: "coordinate-batch-update"; readonly updates: readonly CoordRow[] };
+  | { readonly type: "coordinate-batch-update"; readonly updates: readonly CoordRow[] }
+  /**
+   * Consul's AutopilotSetConfig: replace the autopilot configuration; with `cas` (a
+   * ModifyIndex) only when the stored row has it (result bool; false changes nothing).
+   */
+  | { readonly type: "autopilot-set"; readonly config: AutopilotConfig; readonly cas: number | null };
 
 /** What applying a command returned. */
 export type ApplyResult =

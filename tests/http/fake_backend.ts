@@ -327,6 +327,8 @@ export class FakeBackend implements Backend {
       case "lock-delay-stamp":
       case "coordinate-batch-update":
         throw new Error("fake backend: session commands are not modelled (use a real Store)");
+      case "autopilot-set":
+        throw new Error("fake backend: autopilot commands are not modelled (use a real Store)");
       default:
         return unreachable(cmd);
     }

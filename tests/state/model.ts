@@ -237,6 +237,8 @@ export class Model {
       case "lock-delay-stamp":
       case "coordinate-batch-update":
         throw new Error("model: session commands are not modelled");
+      case "autopilot-set":
+        throw new Error("model: autopilot commands are not modelled");
     }
   }
 }

@@ -1,0 +1,148 @@
+/**
+ * tests/agent/autopilot_config: the replicated autopilot configuration — the
+ * autopilot-set command through the codec and a real Store (CAS rules of Consul's
+ * AutopilotCASConfig, Create/ModifyIndex), the HTTP body decoder and JSON rendering,
+ * and the CLI's get-config lines, set-config flag merge and pretty state.
+ */
+
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Store, decodeCommand, encodeCommand } from "../../src/state/index.ts";
+import { DEFAULT_AUTOPILOT_CONFIG } from "../../src/state/autopilot_table.ts";
+import { decodeAutopilotConfig, renderAutopilotConfig } from "../../src/http/operator_autopilot.ts";
+import { getConfigLines, mergeSetFlags, prettyState } from "../../src/cli/operator_autopilot.ts";
+import { FlagSet } from "../../src/cli/flags.ts";
+import type { Command } from "../../src/state/types.ts";
+
+test("autopilot-set round-trips through the command codec", () => {
+  const cmds: Command[] = [
+    { type: "autopilot-set", config: DEFAULT_AUTOPILOT_CONFIG, cas: null },
+    { type: "autopilot-set", config: { ...DEFAULT_AUTOPILOT_CONFIG, minQuorum: 3, redundancyZoneTag: "zone", lastContactThresholdMs: 1.5 }, cas: 7 },
+  ];
+  for (const c of cmds) assert.equal(decodeCommand(encodeCommand(c)), c);
+});
+
+test("store: set, CAS against the ModifyIndex, CAS without a row fails", () => {
+  const s = new Store();
+  assert.is(s.autopilotConfig(), undefined);
+  assert.equal(s.apply(1, { type: "autopilot-set", config: DEFAULT_AUTOPILOT_CONFIG, cas: 0 }), { type: "bool", ok: false }, "CAS with no row");
+  assert.is(s.autopilotConfig(), undefined);
+  assert.equal(s.apply(2, { type: "autopilot-set", config: DEFAULT_AUTOPILOT_CONFIG, cas: null }), { type: "bool", ok: true });
+  assert.equal([s.autopilotConfig()?.createIndex, s.autopilotConfig()?.modifyIndex], [2, 2]);
+  assert.equal(s.apply(3, { type: "autopilot-set", config: { ...DEFAULT_AUTOPILOT_CONFIG, maxTrailingLogs: 9 }, cas: 1 }), { type: "bool", ok: false });
+  assert.is(s.autopilotConfig()?.maxTrailingLogs, 250);
+  assert.equal(s.apply(4, { type: "autopilot-set", config: { ...DEFAULT_AUTOPILOT_CONFIG, maxTrailingLogs: 9 }, cas: 2 }), { type: "bool", ok: true });
+  assert.equal([s.autopilotConfig()?.maxTrailingLogs, s.autopilotConfig()?.createIndex, s.autopilotConfig()?.modifyIndex], [9, 2, 4]);
+});
+
+test("HTTP: render Consul's shape; decode durations, zero values and errors", () => {
+  const json = JSON.parse(renderAutopilotConfig({ ...DEFAULT_AUTOPILOT_CONFIG, createIndex: 4, modifyIndex: 5 })) as Record<string, unknown>;
+  assert.equal(json, {
+    CleanupDeadServers: true,
+    LastContactThreshold: "200ms",
+    MaxTrailingLogs: 250,
+    MinQuorum: 0,
+    ServerStabilizationTime: "10s",
+    RedundancyZoneTag: "",
+    DisableUpgradeMigration: false,
+    UpgradeVersionTag: "",
+    CreateIndex: 4,
+    ModifyIndex: 5,
+  });
+  const c = decodeAutopilotConfig('{"cleanupdeadservers":true,"LastContactThreshold":"1s","MaxTrailingLogs":10,"ServerStabilizationTime":"1m30s"}');
+  assert.equal(c, { ...DEFAULT_AUTOPILOT_CONFIG, lastContactThresholdMs: 1000, maxTrailingLogs: 10, serverStabilizationTimeMs: 90_000 });
+  assert.equal(decodeAutopilotConfig("{}"), {
+    cleanupDeadServers: false, lastContactThresholdMs: 0, maxTrailingLogs: 0, minQuorum: 0, serverStabilizationTimeMs: 0,
+    redundancyZoneTag: "", disableUpgradeMigration: false, upgradeVersionTag: "",
+  });
+  for (const bad of ["[", "[]", '{"LastContactThreshold":"soon"}', '{"MaxTrailingLogs":-1}', '{"CleanupDeadServers":"yes"}']) {
+    assert.throws(() => decodeAutopilotConfig(bad), /Error parsing autopilot config/, bad);
+  }
+});
+
+test("CLI: get-config lines, set-config merge of given flags only", () => {
+  const conf = JSON.parse(renderAutopilotConfig({ ...DEFAULT_AUTOPILOT_CONFIG, createIndex: 4, modifyIndex: 5 })) as Record<string, unknown>;
+  assert.equal(getConfigLines(conf), [
+    "CleanupDeadServers = true",
+    "LastContactThreshold = 200ms",
+    "MaxTrailingLogs = 250",
+    "MinQuorum = 0",
+    "ServerStabilizationTime = 10s",
+    'RedundancyZoneTag = ""',
+    "DisableUpgradeMigration = false",
+    'UpgradeVersionTag = ""',
+  ]);
+  const fs = new FlagSet()
+    .string("cleanup-dead-servers", "", "")
+    .string("max-trailing-logs", "", "")
+    .string("min-quorum", "", "")
+    .string("last-contact-threshold", "", "")
+    .string("server-stabilization-time", "", "")
+    .string("redundancy-zone-tag", "", "")
+    .string("disable-upgrade-migration", "", "")
+    .string("upgrade-version-tag", "", "");
+  const p = fs.parse(["-cleanup-dead-servers=false", "-max-trailing-logs", "99", "-server-stabilization-time=3s"]);
+  assert.ok(p !== undefined);
+  const m = mergeSetFlags(fs, conf);
+  assert.ok(typeof m !== "string");
+  assert.is(m.CleanupDeadServers, false);
+  assert.is(m.MaxTrailingLogs, 99);
+  assert.is(m.ServerStabilizationTime, "3s");
+  assert.is(m.LastContactThreshold, "200ms", "untouched");
+  fs.parse(["-min-quorum=x"]);
+  assert.match(String(mergeSetFlags(fs, conf)), /invalid value "x" for flag -min-quorum/);
+});
+
+test("CLI: pretty state as Consul's formatter", () => {
+  const out = prettyState({
+    Healthy: true,
+    FailureTolerance: 1,
+    OptimisticFailureTolerance: 0,
+    Leader: "id1",
+    Voters: ["id1", "id2"],
+    Servers: {
+      id2: { ID: "id2", Name: "n2", Address: "127.0.0.1:2", Version: "1.9.0", Status: "voter", NodeType: "voter", NodeStatus: "alive", Healthy: true, LastContact: "2ms", LastTerm: 3, LastIndex: 41, Meta: {} },
+      id1: { ID: "id1", Name: "n1", Address: "127.0.0.1:1", Version: "1.9.0", Status: "leader", NodeType: "voter", NodeStatus: "alive", Healthy: true, LastContact: "0s", LastTerm: 3, LastIndex: 42, Meta: { foo: "bar" } },
+    },
+  });
+  assert.is(
+    out,
+    [
+      "Healthy:                      true",
+      "Failure Tolerance:            1",
+      "Optimistic Failure Tolerance: 0",
+      "Leader:                       id1",
+      "Voters:",
+      "   id1",
+      "   id2",
+      "Servers:",
+      "   id1",
+      "      Name:            n1",
+      "      Address:         127.0.0.1:1",
+      "      Version:         1.9.0",
+      "      Status:          leader",
+      "      Node Type:       voter",
+      "      Node Status:     alive",
+      "      Healthy:         true",
+      "      Last Contact:    0s",
+      "      Last Term:       3",
+      "      Last Index:      42",
+      "      Meta",
+      '         "foo": "bar"',
+      "   id2",
+      "      Name:            n2",
+      "      Address:         127.0.0.1:2",
+      "      Version:         1.9.0",
+      "      Status:          voter",
+      "      Node Type:       voter",
+      "      Node Status:     alive",
+      "      Healthy:         true",
+      "      Last Contact:    2ms",
+      "      Last Term:       3",
+      "      Last Index:      41",
+      "",
+    ].join("\n"),
+  );
+});
+
+test.run();
