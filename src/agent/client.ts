@@ -186,6 +186,7 @@ export class ClientAgent {
   private mirrorLoaded = false;
   private fullSyncPending = false;
   private lastContact = 0;
+  private active = "";
 
   constructor(opts: ClientAgentOptions) {
     this.opts = opts;
@@ -244,6 +245,11 @@ export class ClientAgent {
 
   private async callOne(s: PoolServer, method: string, body: unknown, o: { timeoutMs: number; sent?: (addr: string) => void }): Promise<unknown> {
     o.sent?.(s.addr);
+    if (s.addr !== this.active) {
+      this.active = s.addr;
+      // Consul's router manager logs its next active server the same way.
+      this.opts.log("info", `client: next active server is ${s.name} (Addr: ${s.addr})`);
+    }
     const r = await this.rpc.call(s.addr, method, body, { timeoutMs: o.timeoutMs });
     this.lastContact = performance.now();
     return r;
