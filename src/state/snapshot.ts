@@ -19,6 +19,8 @@
  *
  * The header holds lastIndex, the table indexes and the section sizes.
  * Version 1 snapshots (no catalog section), 2 (no CA section), 3 (no sessions) and 4 (no coordinates) are still read.
+ * The autopilot configuration row rides in the header as an optional `autopilot` field
+ * ([config, createIndex, modifyIndex]); snapshots without it read as "no row".
  * Decoding checks magic, version, sizes, checksum and key order and throws a
  * CairnError("bad-request", "invalid snapshot: ...") on any mismatch.
  *
@@ -42,6 +44,7 @@ import { caConfigRowIn, caConfigRowOut, caRootIn, caRootOut } from "./ca_codec.t
 import { SessionTables } from "./session_tables.ts";
 import { sessionRowIn, sessionRowOut } from "./session_codec.ts";
 import { CoordTables, coordRowIn, coordRowOut } from "./coord_tables.ts";
+import { autopilotRowIn, autopilotRowOut, type AutopilotRow } from "./autopilot_table.ts";
 
 const MAGIC = [0x43, 0x52, 0x53, 0x4e]; // "CRSN"
 export const SNAPSHOT_VERSION = 5;
@@ -73,6 +76,8 @@ interface Header {
   sessionsTableBytes: number;
   /** Version 5+: bytes of the coordinates section (absent before = 0). */
   coordBytes: number;
+  /** Optional: the autopilot configuration row (autopilotRowOut). */
+  autopilot?: unknown;
 }
 
 export interface SnapshotTables {
@@ -87,6 +92,8 @@ export interface SnapshotTables {
   readonly sessions?: SessionTables;
   /** Absent = no coordinates. */
   readonly coordinates?: CoordTables;
+  /** Absent = no autopilot configuration stored. */
+  readonly autopilot?: AutopilotRow | undefined;
 }
 
 function bad(msg: string): CairnError {
@@ -167,6 +174,7 @@ export function encodeSnapshot(s: SnapshotTables): Uint8Array {
     sessionsTableBytes: sessBlob.byteLength,
     coordBytes: coordBlob.byteLength,
   };
+  if (s.autopilot !== undefined) header.autopilot = autopilotRowOut(s.autopilot);
   const head = packr.pack(header);
   const layout = sections(header, 12 + head.byteLength);
   const total = layout.end + 4;
@@ -322,6 +330,8 @@ export interface DecodedSnapshot {
   ca: CATables;
   sessions: SessionTables;
   coordinates: CoordTables;
+  /** The autopilot configuration row (absent in snapshots that carry none). */
+  autopilot?: AutopilotRow;
 }
 
 function decodeCoordinates(src: Uint8Array, at: number, len: number): CoordTables {
@@ -522,5 +532,6 @@ export function decodeSnapshot(bytes: Uint8Array, arena: ValueArena): DecodedSna
     ca: decodeCA(src, l.ca, h.caBytes),
     sessions: decodeSessions(src, l.sess, h.sessionsTableBytes),
     coordinates: decodeCoordinates(src, l.coord, h.coordBytes),
+    ...(h.autopilot === undefined ? {} : { autopilot: autopilotRowIn(h.autopilot, bad) }),
   };
 }

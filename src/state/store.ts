@@ -106,7 +106,7 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
   private readonly coordWatches = new WatchIndex();
   /** Whether the write being applied changed the coordinates table. */
   private coordTouched = false;
-  /** The autopilot configuration (Consul's "autopilot-config" table); kept across restore (no snapshot section yet). */
+  /** The autopilot configuration (Consul's "autopilot-config" table); in Raft snapshots (header field), kept across a restore command. */
   private readonly autopilot = new AutopilotTable();
   private last = 0;
   private readonly watches = new WatchIndex();
@@ -549,6 +549,7 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
       ca: this.ca,
       sessions: this.t.sess,
       coordinates: this.coords,
+      autopilot: this.autopilot.row,
     });
   }
 
@@ -568,6 +569,7 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
     this.t = installSessions(t, this.extraSessions);
     this.ca = d.ca;
     this.coords = d.coordinates;
+    this.autopilot.row = d.autopilot;
     this.last = d.lastIndex;
     const wake: Wakeups = [];
     this.watches.collectTree("", wake);

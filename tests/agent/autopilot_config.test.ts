@@ -35,6 +35,19 @@ test("store: set, CAS against the ModifyIndex, CAS without a row fails", () => {
   assert.equal([s.autopilotConfig()?.maxTrailingLogs, s.autopilotConfig()?.createIndex, s.autopilotConfig()?.modifyIndex], [9, 2, 4]);
 });
 
+test("Raft snapshots carry the row (header field); snapshots without it restore to none", () => {
+  const s = new Store();
+  s.apply(1, { type: "kv-set", key: "k", value: new Uint8Array([1]), flags: 0n });
+  const without = s.snapshot();
+  s.apply(2, { type: "autopilot-set", config: { ...DEFAULT_AUTOPILOT_CONFIG, minQuorum: 2 }, cas: null });
+  const withRow = s.snapshot();
+  const r = Store.restore(withRow);
+  assert.equal(r.autopilotConfig(), { ...DEFAULT_AUTOPILOT_CONFIG, minQuorum: 2, createIndex: 2, modifyIndex: 2 });
+  s.restore(without);
+  assert.is(s.autopilotConfig(), undefined);
+  assert.is(s.lastIndex(), 1);
+});
+
 test("HTTP: render Consul's shape; decode durations, zero values and errors", () => {
   const json = JSON.parse(renderAutopilotConfig({ ...DEFAULT_AUTOPILOT_CONFIG, createIndex: 4, modifyIndex: 5 })) as Record<string, unknown>;
   assert.equal(json, {
