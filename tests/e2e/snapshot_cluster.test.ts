@@ -1,0 +1,151 @@
+/**
+ * tests/e2e/snapshot_cluster: a snapshot restore reaches every server of a 3-server
+ * Raft cluster (servers started as in raft_cluster.test.ts): data written, `cairn
+ * snapshot save` through a follower, data changed, `cairn snapshot restore` through
+ * another follower (the restore command is forwarded to the leader and replicated):
+ * every server shows the restored data (?stale, local state), a blocking query parked
+ * on a follower wakes with a higher index, and the cluster keeps taking writes.
+ */
+
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { freePort, removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
+import { runCli, waitFor } from "./watch_helpers.ts";
+
+const CONFIG = `performance { raft_multiplier = 1 }
+gossip_lan { probe_interval = "200ms" probe_timeout = "100ms" gossip_interval = "100ms" suspicion_mult = 3 }
+`;
+
+interface Node {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly httpPort: number;
+  readonly serfPort: number;
+  readonly serverPort: number;
+  proc: AgentProc | undefined;
+}
+
+const t = suite("snapshot restore on a 3-server cluster");
+let dir = "";
+let cfgFile = "";
+const nodes: Node[] = [];
+let leader: Node | undefined;
+let followers: Node[] = [];
+
+async function call(n: Node, p: string, method = "GET", body?: string, timeoutMs = 8000): Promise<{ status: number; body: string; index: number }> {
+  const r = await fetch(`http://127.0.0.1:${n.httpPort}${p}`, { method, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
+  return { status: r.status, body: await r.text(), index: Number(r.headers.get("x-consul-index") ?? "0") };
+}
+
+async function raw(n: Node, key: string): Promise<string | undefined> {
+  const r = await call(n, `/v1/kv/${key}?raw&stale`);
+  if (r.status === 404) return undefined;
+  if (r.status !== 200) throw new Error(`GET ${key} on ${n.name}: ${r.status} ${r.body}`);
+  return r.body;
+}
+
+async function put(n: Node, key: string, value: string): Promise<void> {
+  const r = await call(n, `/v1/kv/${key}`, "PUT", value);
+  assert.is(r.status, 200, `PUT ${key} via ${n.name}: ${r.body}`);
+}
+
+async function leaderAddr(n: Node): Promise<string> {
+  try {
+    const r = await call(n, "/v1/status/leader");
+    return r.status === 200 ? (JSON.parse(r.body) as string) : "";
+  } catch {
+    return "";
+  }
+}
+
+t.before(async () => {
+  dir = tempDir("cairn-snap-raft-");
+  cfgFile = path.join(dir, "perf.hcl");
+  writeFileSync(cfgFile, CONFIG);
+  for (let i = 1; i <= 3; i++) {
+    nodes.push({
+      name: `s${i}`,
+      dataDir: path.join(dir, `s${i}`),
+      httpPort: await freePort(),
+      serfPort: await freePort(),
+      serverPort: await freePort(),
+      proc: undefined,
+    });
+  }
+});
+
+t.after(async () => {
+  await Promise.all(nodes.map((n) => n.proc?.stop("SIGKILL", 2000)));
+  removeDir(dir);
+});
+
+t("three servers form a cluster", async () => {
+  const join = nodes.flatMap((x) => ["-retry-join", `127.0.0.1:${x.serfPort}`]);
+  await Promise.all(
+    nodes.map(async (n) => {
+      n.proc = await startAgent({
+        args: ["-server", "-bootstrap-expect", "3", "-data-dir", n.dataDir, "-node", n.name, "-config-file", cfgFile, "-retry-interval", "1s", ...join],
+        httpPort: n.httpPort,
+        serfLanPort: n.serfPort,
+        serverPort: n.serverPort,
+        readyWithoutLeader: true,
+      });
+    }),
+  );
+  let addr = "";
+  await waitFor(
+    async () => {
+      const ls = await Promise.all(nodes.map((n) => leaderAddr(n)));
+      addr = ls[0] ?? "";
+      return addr !== "" && ls.every((l) => l === addr);
+    },
+    15_000,
+    "an agreed leader",
+  );
+  leader = nodes.find((n) => `127.0.0.1:${n.serverPort}` === addr);
+  assert.ok(leader, `leader ${addr}`);
+  followers = nodes.filter((n) => n !== leader);
+  assert.is(followers.length, 2);
+});
+
+t("save through a follower, change, restore through the other follower: every server has the restored data", async () => {
+  const [f1, f2] = followers as [Node, Node];
+  await put(f1, "c/a", "1");
+  await put(f2, "c/b", "b1");
+  const big = "z".repeat(200_000);
+  for (let i = 0; i < 5; i++) await put(leader!, `c/big/${i}`, big); // ~1 MB of state: entries above the AppendEntries byte budget
+  const file = path.join(dir, "cluster.snap");
+  const s = await runCli(["snapshot", "save", "-http-addr", `127.0.0.1:${f1.httpPort}`, file]);
+  assert.is(s.code, 0, s.err);
+  const m = /^Saved and verified snapshot to index (\d+)\n$/.exec(s.out);
+  assert.ok(m, s.out);
+  await put(f1, "c/a", "2");
+  const del = await call(f2, "/v1/kv/c/big?recurse", "DELETE");
+  assert.is(del.status, 200);
+  await put(leader!, "c/new", "n");
+  const cur = await call(f2, "/v1/kv/c/a?consistent");
+  assert.is(cur.status, 200);
+  const waiting = call(f2, `/v1/kv/c/a?index=${cur.index}&wait=15s&stale`, "GET", undefined, 20_000);
+  await new Promise((r) => setTimeout(r, 200));
+  const r = await runCli(["snapshot", "restore", "-http-addr", `127.0.0.1:${f2.httpPort}`, file]);
+  assert.is(r.code, 0, r.err);
+  assert.is(r.out, "Restored snapshot\n");
+  const woke = await waiting;
+  assert.is(woke.status, 200);
+  assert.ok(woke.index > cur.index, `woke at ${woke.index} > ${cur.index}`);
+  for (const n of nodes) {
+    await waitFor(async () => (await raw(n, "c/a")) === "1", 10_000, `restored c/a on ${n.name}`);
+    assert.is(await raw(n, "c/b"), "b1", n.name);
+    assert.is(await raw(n, "c/new"), undefined, n.name);
+    assert.is((await raw(n, "c/big/4"))?.length, 200_000, n.name);
+    const x = await call(n, "/v1/kv/c/a?stale");
+    assert.ok(x.index >= cur.index, `${n.name}: X-Consul-Index ${x.index} >= ${cur.index}`);
+  }
+  // the cluster keeps taking writes, through any server
+  await put(f1, "c/after", "yes");
+  for (const n of nodes) await waitFor(async () => (await raw(n, "c/after")) === "yes", 10_000, `c/after on ${n.name}`);
+});
+
+t.run();
