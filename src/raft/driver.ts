@@ -37,7 +37,7 @@ import type { ApplyResult, Command } from "../state/types.ts";
 import type { LogEntry, LogStore, Recovered } from "../wal/types.ts";
 import { CairnError, assert } from "../shared/errors.ts";
 import { isRpcError } from "../rpc/index.ts";
-import { MAX_PENDING_WRITES, RAFT_FORWARD_RETRY_MS, RAFT_LEADER_WAIT_ELECTIONS, RAFT_MAX_PENDING_READS, RPC_RAFT_BATCH_BYTES } from "../shared/limits.ts";
+import { MAX_PENDING_WRITES, RAFT_FORWARD_RETRY_MS, RAFT_LEADER_WAIT_ELECTIONS, RAFT_MAX_PENDING_READS, RAFT_SILENT_PEER_ELECTIONS, RPC_RAFT_BATCH_BYTES } from "../shared/limits.ts";
 import { RaftCore } from "./core.ts";
 import { defaultRaftConfig } from "./timing.ts";
 import { bootstrapEntries } from "./bootstrap.ts";
@@ -57,6 +57,8 @@ export interface RaftRpcServer {
 export interface RaftRpcClient {
   call(addr: string, method: string, body: unknown, opts?: { timeoutMs?: number }): Promise<unknown>;
   cast(addr: string, method: string, body: unknown): boolean;
+  /** Drop the connection to addr so the next send dials afresh (RpcClient has it; optional for fakes). */
+  disconnect?(addr: string): void;
 }
 
 export type Logger = (level: "debug" | "info" | "warn" | "error", msg: string) => void;
@@ -157,6 +159,10 @@ export class RaftServer implements Backend {
   private lastLeaderFrom: NodeId = "";
   private lastLeaderAt = 0;
   private readSeq = 0;
+  /** Per peer: when this server last sent it a message, last heard from it, last reset its connection. */
+  private readonly lastSentTo = new Map<NodeId, number>();
+  private readonly lastHeardFrom = new Map<NodeId, number>();
+  private readonly lastResetOf = new Map<NodeId, number>();
 
   private readonly pendingApplies = new Map<number, PendingApply>();
   private readonly pendingReads = new Map<string, Waiter>();
@@ -543,6 +549,7 @@ export class RaftServer implements Backend {
       return;
     }
     if (batch.addr !== "" && this.addresses.get(batch.from) !== batch.addr) this.addresses.set(batch.from, batch.addr);
+    this.lastHeardFrom.set(batch.from, this.deps.now());
     let fromLeader = false;
     try {
       for (const m of batch.msgs) {
@@ -573,6 +580,7 @@ export class RaftServer implements Backend {
         return;
       }
       this.sweep();
+      this.resetSilentPeers();
       this.pump();
       this.armTick();
     });
@@ -596,6 +604,32 @@ export class RaftServer implements Backend {
       this.applyWaiters = keep;
     }
     if (this.changeWaiters.length > 0) this.changeWaiters = this.changeWaiters.filter((w) => w.deadline > now);
+  }
+
+  /**
+   * Drop the connection to every peer this server keeps sending to but has not heard from
+   * for RAFT_SILENT_PEER_ELECTIONS election timeouts. Across a partition (packets dropped,
+   * no RST) a connection with unacknowledged data sits in TCP's retransmission back-off,
+   * which grows towards minutes; after the network heals, traffic on it would resume only
+   * at the next retransmission. A fresh connection is dialled at the next send instead (and
+   * its SYNs retried by the RPC client's bounded back-off).
+   */
+  private resetSilentPeers(): void {
+    const d = this.deps;
+    if (d.rpcClient.disconnect === undefined) return;
+    const now = d.now();
+    const electionMs = d.timing.electionTicks * this.tickMs;
+    const silentMs = RAFT_SILENT_PEER_ELECTIONS * electionMs;
+    for (const [id, sentAt] of this.lastSentTo) {
+      if (now - sentAt > electionMs) continue; // not talking to it now: nothing to expect back
+      const heard = Math.max(this.lastHeardFrom.get(id) ?? this.startedAt, this.lastResetOf.get(id) ?? this.startedAt);
+      if (now - heard < silentMs) continue;
+      const addr = this.addressOf(id);
+      if (addr === undefined) continue;
+      this.lastResetOf.set(id, now);
+      d.logger("debug", `raft ${this.id}: nothing from ${id} (${addr}) for ${Math.round(now - heard)} ms; reconnecting`);
+      d.rpcClient.disconnect(addr);
+    }
   }
 
   // ---------------------------------------------------------------- the Ready loop
@@ -706,6 +740,7 @@ export class RaftServer implements Backend {
         bytes += n;
       }
       flush();
+      this.lastSentTo.set(to, this.deps.now());
       if (!ok) this.core.reportUnreachable(to);
     }
   }

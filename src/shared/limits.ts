@@ -316,6 +316,8 @@ export const RPC_MAX_METHOD_LENGTH = 128;
 export const RAFT_LEADER_WAIT_ELECTIONS = 3;
 /** Raft driver: pause between retries of a write the leader refused as not-leader (ms). */
 export const RAFT_FORWARD_RETRY_MS = 20;
+/** Raft driver: a peer sent to but silent for this many election timeouts gets a fresh connection (partition heal). */
+export const RAFT_SILENT_PEER_ELECTIONS = 2;
 
 /** Events: user events kept by an agent for /v1/event/list (Consul's eventBuf of 256). */
 export const EVENT_BUFFER_SIZE = 256;
