@@ -121,7 +121,10 @@ async function snapshotRestore(ctx: RequestCtx, env: Env): Promise<Reply> {
     const out = await env.backend.apply({ type: "restore", data: archive.state });
     if (out.type === "error") throw new CairnError("internal", out.message);
   } catch (e) {
-    if (e instanceof ArchiveError) throw new CairnError(e.tooLarge ? "too-large" : "internal", e.message);
+    if (e instanceof ArchiveError) {
+      if (!e.tooLarge) throw new CairnError("internal", e.message);
+      throw new CairnError("too-large", `${e.message}: a restore is one log entry, its state.bin may be at most ${SNAPSHOT_MAX_STATE_BYTES} bytes`);
+    }
     throw e;
   }
   return { status: 200, headers: {}, body: NO_BODY };

@@ -30,10 +30,7 @@ export function checkRestorable(a: Archive): { readonly kvs: number; readonly no
     throw new ArchiveError(`Raft error when restoring snapshot: failed to write snapshot, size didn't match (${a.state.length} != ${a.meta.size})`);
   }
   if (a.state.length > SNAPSHOT_MAX_STATE_BYTES) {
-    throw new ArchiveError(
-      `snapshot state of ${a.state.length} bytes is too large to restore: a restore is one log entry of at most ${SNAPSHOT_MAX_STATE_BYTES} bytes`,
-      true,
-    );
+    throw new ArchiveError(`state.bin of ${a.state.length} bytes is too large to restore`, true);
   }
   if (!isCairnState(a.state)) {
     throw new ArchiveError("failed to restore snapshot: state.bin is not a cairn state snapshot (Consul's state.bin is not readable by cairn)");

@@ -199,6 +199,27 @@ function scenario(kind: "dev" | "durable"): void {
       const web = await call(a(), "/v1/catalog/service/web");
       assert.is((JSON.parse(web.body) as unknown[]).length, 1);
     });
+
+    t("a state near the log-entry limit restores through the WAL; one over it is refused with 413", async () => {
+      const v = "v".repeat(500_000);
+      for (let i = 0; i < 7; i++) await ok(a(), `/v1/kv/big/${i}`, "PUT", v);
+      const near = path.join(dir, "near.snap");
+      const s = await cli(a(), "save", near);
+      assert.is(s.code, 0, s.err);
+      await ok(a(), "/v1/kv/big?recurse", "DELETE");
+      const r = await cli(a(), "restore", near);
+      assert.is(r.code, 0, r.err);
+      assert.is((await raw(a(), "big/6"))?.length, 500_000);
+      for (let i = 7; i < 9; i++) await ok(a(), `/v1/kv/big/${i}`, "PUT", v);
+      const over = path.join(dir, "over.snap");
+      const s2 = await cli(a(), "save", over);
+      assert.is(s2.code, 0, s2.err); // saving has no such limit
+      const r2 = await cli(a(), "restore", over);
+      assert.is(r2.code, 1);
+      assert.match(r2.err, /^Error restoring snapshot: Unexpected response code: 413 \(.*too large.*a restore is one log entry, its state\.bin may be at most \d+ bytes\)\n$/);
+      assert.is((await raw(a(), "big/8"))?.length, 500_000);
+      assert.is((await call(a(), "/v1/status/leader")).status, 200);
+    });
   }
 
   t.run();
