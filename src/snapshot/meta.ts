@@ -43,10 +43,9 @@ export function snapshotId(term: number, index: number, nowMs: number): string {
   return `${term}-${index}-${Math.floor(nowMs)}`;
 }
 
-/** raft's encodePeers: the voters' addresses, msgpack-encoded as a list of byte strings. */
+/** raft's encodePeers: the voters' addresses as a msgpack list of raw strings (go-msgpack writes []byte as str). */
 export function encodePeers(servers: readonly MetaServer[]): Uint8Array {
-  const enc = new TextEncoder();
-  return packr.pack(servers.filter((s) => s.suffrage === 0).map((s) => enc.encode(s.address)));
+  return packr.pack(servers.filter((s) => s.suffrage === 0).map((s) => s.address));
 }
 
 /** meta.json bytes, as Go's json.Encoder.Encode(&SnapshotMeta) writes them. */

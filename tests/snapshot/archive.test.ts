@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { ArchiveError, readArchive, writeArchive, type SnapshotMeta } from "../../src/snapshot/index.ts";
 import { writeTarArchive } from "../../src/snapshot/archive.ts";
-import { decodeMeta, encodeMeta } from "../../src/snapshot/meta.ts";
+import { decodeMeta, encodeMeta, encodePeers } from "../../src/snapshot/meta.ts";
 import { readTar, writeTar } from "../../src/snapshot/tar.ts";
 
 const META: SnapshotMeta = {
@@ -92,6 +92,19 @@ test("meta.json is Go's json.Encoder output of raft.SnapshotMeta; SHA256SUMS is 
   assert.is(m.servers.length, 0);
   assert.is(m.peers.length, 0);
   assert.is(Buffer.from(encodeMeta({ ...m, peers: new Uint8Array(0) })).toString(), '{"Version":1,"ID":"x","Index":3,"Term":1,"Peers":null,"Configuration":{"Servers":null},"ConfigurationIndex":0,"Size":4}\n');
+});
+
+test("Consul's own meta.json (command/snapshot/inspect/testdata/raw) decodes and re-encodes byte for byte", () => {
+  const consul =
+    '{"Version":1,"ID":"2-13-1602222343947","Index":13,"Term":2,"Peers":"ka4xMjcuMC4wLjE6ODMwMA==",' +
+    '"Configuration":{"Servers":[{"Suffrage":0,"ID":"a577b288-b354-770e-e909-da0972eb20e8","Address":"127.0.0.1:8300"}]},' +
+    '"ConfigurationIndex":1,"Size":5141}\n';
+  const m = decodeMeta(new TextEncoder().encode(consul));
+  assert.is(m.id, "2-13-1602222343947");
+  assert.is(m.size, 5141);
+  assert.is(Buffer.from(encodeMeta(m)).toString(), consul);
+  // raft's encodePeers of that configuration gives the same Peers bytes
+  assert.is(Buffer.from(encodePeers(m.servers)).toString("base64"), "ka4xMjcuMC4wLjE6ODMwMA==");
 });
 
 test("not gzip / truncated / bad gzip CRC are refused with Consul's texts", async () => {
