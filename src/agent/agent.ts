@@ -52,6 +52,9 @@ import { startLan, type LanPool } from "./lan.ts";
 import { ClientAgent, ClientBackend } from "./client.ts";
 import { serveClients, type ClientService } from "./client_serve.ts";
 // ---- end client agent (imports)
+// ---- WAN gossip (imports)
+import { startWan, wanName, type WanPool } from "./wan.ts";
+// ---- end WAN gossip (imports)
 
 export interface AgentOptions {
   readonly nodeName: string;
@@ -117,6 +120,27 @@ export interface AgentOptions {
   /** Asked to stop the whole agent (PUT /v1/agent/leave after the leave); lifecycle exits. */
   readonly requestShutdown?: () => void;
   // ---- end LAN gossip (options)
+  // ---- WAN gossip (options); a server runs the pool when serfWanPort is set and not -1
+  readonly serfWanPort?: number;
+  /** serf_wan bind address (default: bindAddr). */
+  readonly serfWanBindAddr?: string;
+  /** advertise_addr_wan (default: advertiseAddr). */
+  readonly advertiseAddrWan?: string;
+  /** -join-wan / -retry-join-wan addresses, joined in the background at start. */
+  readonly retryJoinWan?: readonly string[];
+  readonly retryIntervalWanMs?: number;
+  /** 0 = unbounded. */
+  readonly retryMaxWan?: number;
+  readonly reconnectTimeoutWanMs?: number;
+  readonly gossipWan?: {
+    readonly gossipNodes: number;
+    readonly gossipIntervalMs: number;
+    readonly probeIntervalMs: number;
+    readonly probeTimeoutMs: number;
+    readonly suspicionMult: number;
+    readonly retransmitMult: number;
+  };
+  // ---- end WAN gossip (options)
 }
 
 export type HttpListener =
@@ -244,6 +268,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
 
   const vi = versionInfo(process.env);
   let lan: LanPool | undefined; // LAN gossip (started below when serfLanPort !== -1)
+  let wanPool: WanPool | undefined; // WAN gossip (servers, started below when serfWanPort !== -1)
   // The leader (always this server, for now) registers its own node, serfHealth and `consul` service.
   const selfInfo: SelfInfo = {
     nodeName: opts.nodeName,
@@ -294,7 +319,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     buildDate: vi.buildDate,
     prettyByDefault: opts.dev,
     debugConfig: () => opts.debugConfig,
-    members: (wan) => (wan ? [] : lan !== undefined ? lan.members() : [self]),
+    members: (wan) => (wan ? (wanPool?.members() ?? []) : lan !== undefined ? lan.members() : [self]),
   };
 
   // ---- connect CA (src/connect): on a server with connect.enabled, initialise the CA
@@ -471,6 +496,90 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
   const opsWithGossip: AgentOps = { ...ops, gossip: lanOps, raft: cluster ?? singleRaftOps(server, nodeId, opts.nodeName, advertise) };
   // ---- end LAN gossip
 
+  // ---- WAN gossip: a server's serf WAN pool (agent/wan.ts): members `<node>.<dc>`, join
+  // -wan, force-leave -wan, the datacenters seen in the pool; leaving leaves WAN, then LAN.
+  if (opts.server && opts.serfWanPort !== undefined && opts.serfWanPort !== -1) {
+    try {
+      wanPool = await startWan(
+        {
+          nodeName: opts.nodeName,
+          nodeId,
+          datacenter: opts.datacenter,
+          bootstrap: opts.bootstrap ?? false,
+          bootstrapExpect: opts.bootstrapExpect ?? 0,
+          serverPort: opts.serverPort > 0 ? opts.serverPort : 8300,
+          build: `${vi.version}:${vi.revision}`,
+          bindAddr: opts.serfWanBindAddr === undefined || opts.serfWanBindAddr === "" ? opts.bindAddr : opts.serfWanBindAddr,
+          advertiseAddr: opts.advertiseAddrWan === undefined || opts.advertiseAddrWan === "" ? opts.advertiseAddr : opts.advertiseAddrWan,
+          port: opts.serfWanPort,
+          dev: opts.dev,
+          encrypt: opts.encrypt ?? "",
+          retryJoin: opts.retryJoinWan ?? [],
+          retryIntervalMs: opts.retryIntervalWanMs ?? 30_000,
+          retryMax: opts.retryMaxWan ?? 0,
+          reconnectTimeoutMs: opts.reconnectTimeoutWanMs,
+          tuning: opts.gossipWan,
+        },
+        { log: logger.named("agent") },
+      );
+    } catch (e) {
+      await lan?.close();
+      stopExtrasEarly(events, watchManager, rexec);
+      await local.close();
+      await connect?.stop();
+      sessionTimers.stop();
+      await server.close({ snapshot: false });
+      throw e;
+    }
+  } else if (opts.server && (opts.retryJoinWan ?? []).length > 0) {
+    log("warn", "-join-wan / retry_join_wan given but the WAN pool is disabled (ports.serf_wan = -1)");
+  }
+  let leftWan: Promise<void> | undefined;
+  const leaveWan = (): Promise<void> => {
+    leftWan ??= wanPool === undefined ? Promise.resolve() : wanPool.leave().catch((e: unknown) => log("error", `WAN leave failed: ${String(e)}`));
+    return leftWan;
+  };
+  const leaveAll = async (): Promise<void> => {
+    await leaveWan();
+    await leaveLan();
+  };
+  const wanGossip: NonNullable<AgentOps["gossip"]> = {
+    ...lanOps,
+    join: async (addr, wan) => {
+      if (!wan) return lanOps.join(addr, wan);
+      if (!opts.server) throw new Error("Must be a server to join WAN cluster");
+      if (wanPool === undefined) throw new Error("WAN Federation is disabled");
+      return wanPool.join([addr]);
+    },
+    leave: async () => {
+      await leaveWan();
+      await lanOps.leave();
+    },
+    forceLeave: async (node, prune, wan) => {
+      // Consul: a server's plain force-leave also removes <node>.<dc> from the WAN pool;
+      // ?wan removes the WAN member named exactly.
+      if (!opts.server || wanPool === undefined) return lanOps.forceLeave(node, prune, wan);
+      const w = wanPool;
+      if (wan) return w.forceLeave(node, prune);
+      const wanNode = node.endsWith("." + opts.datacenter) ? node : wanName(node, opts.datacenter);
+      const inWan = w.members().some((m) => m.name === wanNode);
+      let lanErr: unknown;
+      try {
+        await lanOps.forceLeave(node, prune, false);
+      } catch (e) {
+        lanErr = e;
+      }
+      if (inWan) await w.forceLeave(wanNode, prune);
+      else if (lanErr !== undefined) throw lanErr;
+    },
+  };
+  const opsWithWan: AgentOps = {
+    ...opsWithGossip,
+    gossip: wanGossip,
+    ...(wanPool === undefined ? {} : { wan: { datacenters: () => wanPool?.datacenters() ?? Promise.resolve([opts.datacenter]), coordinates: () => wanPool?.coordinates() ?? Promise.resolve([]) } }),
+  };
+  // ---- end WAN gossip
+
   // ---- Raft cluster: leader-only duties follow leadership (a read barrier first, so the
   // store has applied everything the previous leader committed).
   let leaderGen = 0;
@@ -516,7 +625,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
         log: logger.named("agent.http"),
         connect,
         local,
-        ops: opsWithGossip, // events, reload, monitor, LAN gossip
+        ops: opsWithWan, // events, reload, monitor, LAN and WAN gossip
         intercept: client?.intercept, // client agent: forward what is not agent-local
       });
       http.push(srv);
@@ -525,6 +634,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     }
   } catch (e) {
     for (const h of http) await h.close();
+    await wanPool?.close(); // WAN gossip
     await lan?.close(); // LAN gossip
     await local.close();
     await connect?.stop();
@@ -557,7 +667,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
           log: logger.named("agent.http"),
           connect,
           local,
-          ops: opsWithGossip,
+          ops: opsWithWan,
         },
         log: logger.named("agent.server.rpc"),
       });
@@ -612,6 +722,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
       shuttingDown = true;
       stopExtras(); // events, remote exec, watches, monitor
       await Promise.all(http.map((h) => h.close()));
+      await wanPool?.close(); // WAN gossip
       await lan?.close(); // LAN gossip
       await local.close();
       await connect?.stop();
@@ -622,7 +733,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     })();
     return stopping;
   };
-  return { server, http, view, shutdown, events, reload: ops.reload, leave: leaveLan, clientDns };
+  return { server, http, view, shutdown, events, reload: ops.reload, leave: leaveAll, clientDns };
 }
 
 /** A cluster's session timers: they run on the leader; a renewal at a follower is passed on to it. */

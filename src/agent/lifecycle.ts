@@ -97,6 +97,16 @@ export function agentOptions(cfg: RuntimeConfig): AgentOptions {
     disableKeyringFile: cfg.disableKeyringFile,
     gossipLan: cfg.gossipLan,
     // ---- end LAN gossip
+    // ---- WAN gossip
+    serfWanPort: cfg.ports.serfWan,
+    serfWanBindAddr: cfg.serfBindAddrWan,
+    advertiseAddrWan: cfg.advertiseAddrWan === "" || cfg.advertiseAddrWan === cfg.advertiseAddr ? pickAdvertiseAddr(cfg) : cfg.advertiseAddrWan,
+    retryJoinWan: cfg.retryJoinWan,
+    retryIntervalWanMs: cfg.retryIntervalWanMs,
+    retryMaxWan: cfg.retryMaxWan,
+    reconnectTimeoutWanMs: cfg.reconnectTimeoutWanMs,
+    gossipWan: cfg.gossipWan,
+    // ---- end WAN gossip
   };
 }
 

@@ -108,6 +108,8 @@ export class GossipDriver implements GossipHandle {
   #inboundPushPulls = 0;
   /** serf's Vivaldi client: updated from probe RTTs and the peers' ack payloads. */
   readonly #vivaldi = new VivaldiClient();
+  /** serf's coordCache: the peers' coordinates from their ack payloads (and this node's own). */
+  readonly #coordCache = new Map<string, Coordinate>();
   #refreshAck: () => void = () => {};
   #leaving: Promise<void> | null = null;
   #closed = false;
@@ -338,12 +340,20 @@ export class GossipDriver implements GossipHandle {
     return this.#vivaldi.coordinate;
   }
 
+  /** serf's GetCachedCoordinate for every node heard from (peers' last reported coordinates; this node's current one). */
+  async cachedCoordinates(): Promise<Record<string, Coordinate>> {
+    const out: Record<string, Coordinate> = Object.fromEntries(this.#coordCache);
+    out[this.#opts.name] = this.#vivaldi.coordinate;
+    return out;
+  }
+
   /** serf's ping delegate NotifyPingComplete: update our coordinate from the peer's and the RTT. */
   #onPingComplete(node: string, rttMs: number, payload: Uint8Array | null): void {
     const other = decodeCoordinatePayload(payload);
     if (other === undefined) return;
     try {
       this.#vivaldi.update(node, other, Math.max(0, rttMs) / 1000);
+      this.#coordCache.set(node, other);
       this.#refreshAck();
     } catch (err) {
       this.#log("debug", `rejected coordinate from ${node}: ${err instanceof Error ? err.message : String(err)}`);

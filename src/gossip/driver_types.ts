@@ -91,6 +91,8 @@ export interface GossipHandle {
   listKeys(): Promise<string[]>;
   /** This node's Vivaldi coordinate (serf's GetCoordinate), updated from probe RTTs. */
   coordinate(): Promise<Coordinate>;
+  /** serf's cached coordinates by member name (peers' from their acks, this node's own). */
+  cachedCoordinates(): Promise<Record<string, Coordinate>>;
   onMemberEvent(cb: (e: MemberEvent) => void): () => void;
   onUserEvent(cb: (e: UserEvent) => void): () => void;
   /** Stops the pool without leaving (peers will see it fail). */

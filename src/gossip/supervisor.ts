@@ -242,6 +242,10 @@ class SupervisedGossip implements GossipHandle {
     return (await this.#api()).coordinate();
   }
 
+  async cachedCoordinates(): Promise<Record<string, Coordinate>> {
+    return (await this.#api()).cachedCoordinates();
+  }
+
   onMemberEvent(cb: (e: MemberEvent) => void): () => void {
     this.#memberCbs.add(cb);
     return () => this.#memberCbs.delete(cb);

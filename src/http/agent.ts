@@ -53,7 +53,13 @@ function renderMember(m: MemberView): string {
 }
 
 export function agentMembers(ctx: RequestCtx, env: Env): Reply {
-  const members = env.agent.members(ctx.query.has("wan"));
+  // Consul: `wan` counts only with a non-empty value; WAN members of an agent without a
+  // WAN pool (a client, or serf_wan = -1) are a nil list, rendered `null`.
+  const wan = (ctx.query.get("wan") ?? "") !== "";
+  const segment = ctx.query.get("segment") ?? "";
+  if (wan && segment !== "" && segment !== "_all") return textReply(400, "Cannot provide a segment with wan=true");
+  const members = env.agent.members(wan);
+  if (wan && members.length === 0) return jsonReply("null");
   return jsonReply("[" + members.map(renderMember).join(",") + "]");
 }
 

@@ -9,6 +9,7 @@
 
 import type { EventBus } from "../agent/events.ts";
 import type { MonitorHub } from "../agent/monitor.ts";
+import type { Coordinate } from "../coordinate/index.ts";
 
 export interface AgentOps {
   readonly events?: EventBus | undefined;
@@ -19,6 +20,20 @@ export interface AgentOps {
   readonly gossip?: GossipOps | undefined;
   /** Raft operator views: /v1/operator/raft/configuration, peer, transfer-leader. */
   readonly raft?: RaftOps | undefined;
+  /** A server's WAN pool: /v1/catalog/datacenters and /v1/coordinate/datacenters (absent: this datacenter only). */
+  readonly wan?: WanOps | undefined;
+}
+
+/** The WAN views a server lends the HTTP layer (agent/wan.ts). */
+export interface WanOps {
+  /** Datacenters nearest first (Consul GetDatacentersByDistance). */
+  datacenters(): Promise<string[]>;
+  /** structs.DatacenterMap per datacenter: node names without the `.<dc>` suffix. */
+  coordinates(): Promise<readonly {
+    readonly datacenter: string;
+    readonly areaId: string;
+    readonly coordinates: readonly { readonly node: string; readonly coord: Coordinate }[];
+  }[]>;
 }
 
 /** One server of /v1/operator/raft/configuration. */

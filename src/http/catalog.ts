@@ -257,8 +257,11 @@ export function catalogDeregisterHandler(ctx: RequestCtx, env: Env): Promise<Rep
 
 // ---- reads ----------------------------------------------------------------------
 
-export function catalogDatacenters(_ctx: RequestCtx, env: Env): Reply {
-  return jsonReply(renderStrings([env.agent.datacenter]));
+/** A server with a WAN pool: every datacenter seen there, nearest first (Consul GetDatacentersByDistance). */
+export async function catalogDatacenters(_ctx: RequestCtx, env: Env): Promise<Reply> {
+  const wan = env.ops?.wan;
+  const dcs = wan === undefined ? [] : await wan.datacenters();
+  return jsonReply(renderStrings(dcs.length === 0 ? [env.agent.datacenter] : dcs));
 }
 
 export function catalogNodes(ctx: RequestCtx, env: Env): Promise<Reply | undefined> {

@@ -46,13 +46,32 @@ function segmentFilter(ctx: RequestCtx, rows: CoordRow[]): CoordRow[] {
 
 // ---- endpoints -------------------------------------------------------------------
 
-/** GET /v1/coordinate/datacenters: this datacenter with this server's coordinate (area WAN). */
-export function coordinateDatacenters(_ctx: RequestCtx, env: Env): Reply {
+/**
+ * GET /v1/coordinate/datacenters: with a WAN pool, its servers' coordinates by datacenter
+ * (Consul Coordinate.ListDatacenters: node names without the `.<dc>` suffix); without one,
+ * this datacenter with this server's coordinate (area WAN).
+ */
+export async function coordinateDatacenters(_ctx: RequestCtx, env: Env): Promise<Reply> {
+  const wan = env.ops?.wan;
+  if (wan !== undefined) {
+    const maps = await wan.coordinates();
+    return jsonReply(
+      "[" +
+        maps
+          .map(
+            (m) =>
+              '{"Datacenter":' + jsonString(m.datacenter) + ',"AreaID":' + jsonString(m.areaId) + ',"Coordinates":[' +
+              m.coordinates.map((c) => '{"Node":' + jsonString(c.node) + ',"Segment":"","Coord":' + renderCoord(c.coord) + "}").join(",") +
+              "]}",
+          )
+          .join(",") +
+        "]",
+    );
+  }
   const r = reader(env);
   const own = r?.coordinatesOfNode(env.agent.nodeName).value.find((c) => c.segment === "")?.coord ?? newCoordinate();
-  const node = env.agent.nodeName + "." + env.agent.datacenter;
   return jsonReply(
-    '[{"Datacenter":' + jsonString(env.agent.datacenter) + ',"AreaID":"WAN","Coordinates":[{"Node":' + jsonString(node) + ',"Segment":"","Coord":' + renderCoord(own) + "}]}]",
+    '[{"Datacenter":' + jsonString(env.agent.datacenter) + ',"AreaID":"WAN","Coordinates":[{"Node":' + jsonString(env.agent.nodeName) + ',"Segment":"","Coord":' + renderCoord(own) + "}]}]",
   );
 }
 

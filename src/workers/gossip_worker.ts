@@ -45,6 +45,7 @@ export interface GossipWorkerApi {
   removeKey(key: string): Promise<void>;
   listKeys(): Promise<string[]>;
   coordinate(): Promise<Coordinate>;
+  cachedCoordinates(): Promise<Record<string, Coordinate>>;
   close(): Promise<void>;
   /** Test hook: block this thread's event loop (simulates a wedged worker). */
   stall(ms: number): void;
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
     removeKey: (k) => driver.removeKey(k),
     listKeys: () => driver.listKeys(),
     coordinate: () => driver.coordinate(),
+    cachedCoordinates: () => driver.cachedCoordinates(),
     close: async () => {
       await driver.close();
       data.events.close();

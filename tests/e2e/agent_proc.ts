@@ -61,6 +61,8 @@ export interface AgentProc {
   readonly serfLanPort: number;
   /** The server (RPC) port when started with `serverPort`, else -1. */
   readonly serverPort: number;
+  /** The serf WAN port when started with `serfWanPort`, else -1. */
+  readonly serfWanPort: number;
   readonly base: string;
   output(): string;
   /** Resolves with the exit code (or signal name) when the process exits. */
@@ -80,6 +82,8 @@ export interface StartOpts {
   serfLanPort?: number;
   /** Server (RPC) port (0 picks a free one); disabled (-1) when absent. */
   serverPort?: number;
+  /** Serf WAN port (0 picks a free one); the WAN pool is disabled (-1) when absent. */
+  serfWanPort?: number;
   /** Ready once HTTP answers, without waiting for a known leader (cluster members before bootstrap, client agents before they know a server). */
   readyWithoutLeader?: boolean;
 }
@@ -89,6 +93,7 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
   const dnsPort = opts.dnsPort === undefined ? -1 : opts.dnsPort === 0 ? await freePort() : opts.dnsPort;
   const serfLanPort = opts.serfLanPort === undefined ? -1 : opts.serfLanPort === 0 ? await freePort() : opts.serfLanPort;
   const serverPort = opts.serverPort === undefined ? -1 : opts.serverPort === 0 ? await freePort() : opts.serverPort;
+  const serfWanPort = opts.serfWanPort === undefined ? -1 : opts.serfWanPort === 0 ? await freePort() : opts.serfWanPort;
   const { cmd, args } = cairnCommand();
   const full = [
     ...args,
@@ -107,7 +112,7 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
     "-serf-lan-port",
     String(serfLanPort),
     "-serf-wan-port",
-    "-1",
+    String(serfWanPort),
   ];
   const child = spawn(cmd, full, {
     cwd: ROOT,
@@ -149,6 +154,7 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
     dnsPort,
     serfLanPort,
     serverPort,
+    serfWanPort,
     base,
     output: () => out,
     exited,

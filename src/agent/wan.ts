@@ -1,0 +1,245 @@
+/**
+ * agent/wan: a server's WAN gossip pool, as Consul's server runs its serf WAN pool.
+ *
+ * startWan() starts a second gossip pool (src/gossip startGossip, its own supervised
+ * worker) with memberlist's WAN preset (Consul gossip_wan: 5 s probes, 3 s probe
+ * timeout, suspicion mult 6, gossip_nodes 3, ...), the member name `<node>.<dc>` and
+ * Consul's server tags (role=consul, dc, port, id, vsn, raft_vsn, build, bootstrap,
+ * expect), joins -join-wan/-retry-join-wan in the background (every retry_interval_wan,
+ * at most retry_max_wan attempts when set) and answers the WAN views:
+ * /v1/agent/members?wan=1, /v1/catalog/datacenters (every datacenter with a server in
+ * the pool, sorted by the median estimated RTT from this server, Consul's router
+ * GetDatacentersByDistance) and /v1/coordinate/datacenters (the servers' cached WAN
+ * coordinates by datacenter, node names without the `.<dc>` suffix).
+ *
+ * The pure helpers (wanName, datacentersByDistance, datacenterMaps) hold the logic and
+ * are tested without sockets.
+ *
+ * Must never: run on a client agent, write to the catalog (WAN members are not
+ * catalog nodes), or let a gossip error escape as an unhandled rejection.
+ */
+
+import { startGossip, type GossipHandle, type MemberEvent, type SerfMember } from "../gossip/index.ts";
+import { distanceSeconds, isCompatible, type Coordinate } from "../coordinate/index.ts";
+import type { MemberView } from "../server/types.ts";
+import { lanTags, memberView, type LanLog } from "./lan.ts";
+
+export interface WanOptions {
+  readonly nodeName: string;
+  readonly nodeId: string;
+  readonly datacenter: string;
+  readonly bootstrap: boolean;
+  readonly bootstrapExpect: number;
+  readonly serverPort: number;
+  readonly build: string;
+  readonly bindAddr: string;
+  readonly advertiseAddr: string;
+  /** serf_wan port (0 picks a free one). */
+  readonly port: number;
+  readonly dev: boolean;
+  /** base64 gossip key ("" = plaintext); the WAN pool shares the LAN key. */
+  readonly encrypt: string;
+  readonly retryJoin: readonly string[];
+  readonly retryIntervalMs: number;
+  /** 0 = retry until it works. */
+  readonly retryMax: number;
+  /** reconnect_timeout_wan (serf reaps failed members after it; Consul default 72 h). */
+  readonly reconnectTimeoutMs?: number;
+  /** Consul gossip_wan tuning (RuntimeConfig.gossipWan); overrides the WAN preset's values. */
+  readonly tuning?: {
+    readonly gossipNodes: number;
+    readonly gossipIntervalMs: number;
+    readonly probeIntervalMs: number;
+    readonly probeTimeoutMs: number;
+    readonly suspicionMult: number;
+    readonly retransmitMult: number;
+  };
+}
+
+export interface WanDeps {
+  readonly log: LanLog;
+}
+
+/** One datacenter of /v1/coordinate/datacenters (Consul structs.DatacenterMap, area "WAN"). */
+export interface DatacenterMap {
+  readonly datacenter: string;
+  readonly areaId: string;
+  readonly coordinates: readonly { readonly node: string; readonly coord: Coordinate }[];
+}
+
+export interface WanPool {
+  readonly port: number;
+  /** This server's WAN member name, `<node>.<dc>`. */
+  readonly name: string;
+  members(): MemberView[];
+  /** Datacenters of the servers in the pool, nearest first (name order on ties). */
+  datacenters(): Promise<string[]>;
+  /** The servers' WAN coordinates by datacenter (datacenters in name order). */
+  coordinates(): Promise<DatacenterMap[]>;
+  join(addrs: string[]): Promise<number>;
+  /** Graceful leave of the WAN pool (peers see `left`); the pool keeps running until close(). */
+  leave(): Promise<void>;
+  /** Consul RemoveFailedNodeWAN: `node` is taken as given (`<node>.<dc>`). */
+  forceLeave(node: string, prune: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Consul's WAN member name for a server. */
+export function wanName(node: string, dc: string): string {
+  return `${node}.${dc}`;
+}
+
+/** metadata.IsConsulServer, as far as the WAN views need it: role=consul with a datacenter. */
+function serverDc(m: { readonly tags: Readonly<Record<string, string>> }): string | undefined {
+  if (m.tags.role !== "consul") return undefined;
+  const dc = m.tags.dc;
+  return dc === undefined || dc === "" ? undefined : dc;
+}
+
+/**
+ * Consul router.GetDatacentersByDistance for one area: every datacenter with a server
+ * among `members` (whatever its status), the local one at RTT 0, others at the median
+ * of this server's estimated RTT to their servers (unknown coordinate: +Inf); sorted by
+ * name, then stably by that median.
+ */
+export function datacentersByDistance(
+  members: readonly { readonly name: string; readonly tags: Readonly<Record<string, string>> }[],
+  localDc: string,
+  self: Coordinate | undefined,
+  coords: Readonly<Record<string, Coordinate>>,
+): string[] {
+  const index = new Map<string, number[]>();
+  for (const m of members) {
+    const dc = serverDc(m);
+    if (dc === undefined) continue;
+    let rtt = 0;
+    if (dc !== localDc) {
+      const other = coords[m.name];
+      rtt = self === undefined || other === undefined || !isCompatible(self, other) ? Number.POSITIVE_INFINITY : distanceSeconds(self, other);
+    }
+    const list = index.get(dc);
+    if (list === undefined) index.set(dc, [rtt]);
+    else list.push(rtt);
+  }
+  const median = new Map<string, number>();
+  for (const [dc, rtts] of index) {
+    rtts.sort((a, b) => a - b);
+    median.set(dc, rtts[Math.floor(rtts.length / 2)] ?? Number.POSITIVE_INFINITY);
+  }
+  const names = [...median.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const rank = new Map(names.map((n, i) => [n, i]));
+  return names.sort((a, b) => {
+    const da = median.get(a) ?? Number.POSITIVE_INFINITY, db = median.get(b) ?? Number.POSITIVE_INFINITY;
+    if (da === db || (Number.isNaN(da) && Number.isNaN(db))) return (rank.get(a) ?? 0) - (rank.get(b) ?? 0);
+    return da < db ? -1 : 1;
+  });
+}
+
+/**
+ * Consul router.GetDatacenterMaps + Coordinate.ListDatacenters: per datacenter, the
+ * servers that have a cached coordinate, with the `.<dc>` suffix cut from their names.
+ * Datacenters in name order, servers in name order.
+ */
+export function datacenterMaps(
+  members: readonly { readonly name: string; readonly tags: Readonly<Record<string, string>> }[],
+  coords: Readonly<Record<string, Coordinate>>,
+): DatacenterMap[] {
+  const index = new Map<string, { node: string; coord: Coordinate }[]>();
+  const sorted = [...members].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const m of sorted) {
+    const dc = serverDc(m);
+    if (dc === undefined) continue;
+    const coord = coords[m.name];
+    if (coord === undefined) continue;
+    const suffix = "." + dc;
+    const node = m.name.endsWith(suffix) ? m.name.slice(0, -suffix.length) : m.name;
+    const list = index.get(dc);
+    if (list === undefined) index.set(dc, [{ node, coord }]);
+    else list.push({ node, coord });
+  }
+  return [...index.keys()]
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((dc) => ({ datacenter: dc, areaId: "WAN", coordinates: index.get(dc) ?? [] }));
+}
+
+export async function startWan(opts: WanOptions, deps: WanDeps): Promise<WanPool> {
+  const log = deps.log;
+  const name = wanName(opts.nodeName, opts.datacenter);
+  const handle: GossipHandle = await startGossip({
+    name,
+    bindAddr: opts.bindAddr,
+    bindPort: opts.port,
+    advertiseAddr: opts.advertiseAddr,
+    advertisePort: opts.port === 0 ? undefined : opts.port,
+    profile: "wan",
+    config: opts.tuning === undefined ? undefined : { ...opts.tuning },
+    encryptKeys: opts.encrypt === "" ? undefined : [opts.encrypt],
+    tags: lanTags({ ...opts, server: true }),
+    serf: { reconnectTimeoutMs: opts.reconnectTimeoutMs ?? 72 * 3600_000 },
+    log: (level, message) => log(level, `serf.wan: ${message}`),
+    logLevel: "info",
+  });
+  log("info", `serf: WAN pool started on ${opts.bindAddr}:${handle.port} as ${name}`);
+
+  const members = new Map<string, SerfMember>();
+  let closed = false;
+  const offMember = handle.onMemberEvent((e: MemberEvent) => {
+    if (e.type === "member-reap") members.delete(e.member.name);
+    else members.set(e.member.name, e.member);
+    if (e.type === "member-join" && serverDc(e.member) !== undefined) log("info", `consul: Handled event for server in area: event=member-join server=${e.member.name} area=wan`);
+  });
+  for (const m of await handle.members()) if (!members.has(m.name)) members.set(m.name, m);
+
+  // ---- -join-wan / -retry-join-wan in the background
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  if (opts.retryJoin.length > 0) {
+    let attempt = 0;
+    const tryJoin = (): void => {
+      if (closed) return;
+      attempt++;
+      log("info", `agent: (WAN) joining: wan_addresses=${JSON.stringify(opts.retryJoin)} (attempt ${attempt})`);
+      handle.join([...opts.retryJoin]).then(
+        (n) => log("info", `agent: Join cluster completed. Synced with ${n} initial agents: cluster=WAN`),
+        (err: unknown) => {
+          const msg = err instanceof Error ? err.message : String(err);
+          if (opts.retryMax > 0 && attempt >= opts.retryMax) {
+            log("error", `agent: max join -wan retry exhausted, exiting: ${msg}`);
+            return;
+          }
+          log("warn", `agent: (WAN) couldn't join: retry_interval=${opts.retryIntervalMs}ms error=${msg}`);
+          if (!closed) retryTimer = setTimeout(tryJoin, opts.retryIntervalMs);
+        },
+      );
+    };
+    tryJoin();
+  }
+
+  const list = (): SerfMember[] => [...members.values()];
+  return {
+    port: handle.port,
+    name,
+    members: () => list().map(memberView).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    datacenters: async () => {
+      const coords = await handle.cachedCoordinates();
+      return datacentersByDistance(list(), opts.datacenter, coords[name], coords);
+    },
+    coordinates: async () => datacenterMaps(list(), await handle.cachedCoordinates()),
+    join: (addrs) => handle.join(addrs),
+    leave: async () => {
+      log("info", "agent: Requesting graceful leave from serf: cluster=WAN");
+      await handle.leave();
+    },
+    forceLeave: async (node, prune) => {
+      if (!members.has(node)) throw new Error(`agent: No node found with name '${node}'`);
+      log("info", `agent: Force leaving WAN node: node=${node}`);
+      await handle.forceLeave(node, prune);
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      if (retryTimer !== undefined) clearTimeout(retryTimer);
+      offMember();
+      await handle.close();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * agent/wan: the pure WAN views (Consul router GetDatacentersByDistance and
+ * GetDatacenterMaps + Coordinate.ListDatacenters) and two real WAN pools on loopback
+ * (each in its gossip worker): names <node>.<dc>, server tags, the WAN preset's timing,
+ * datacenters, coordinates, force-leave and leave.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { datacenterMaps, datacentersByDistance, startWan, wanName, type WanOptions, type WanPool } from "../../src/agent/wan.ts";
+import { newCoordinate, type Coordinate } from "../../src/coordinate/index.ts";
+import { wanConfig } from "../../src/gossip/index.ts";
+
+const srv = (name: string, dc: string): { name: string; tags: Record<string, string> } => ({ name, tags: { role: "consul", dc } });
+const at = (x: number): Coordinate => ({ ...newCoordinate(), Vec: [x, 0, 0, 0, 0, 0, 0, 0], Height: 0, Error: 0.1 });
+
+test("wanName is <node>.<dc>", () => {
+  assert.is(wanName("s1", "dc1"), "s1.dc1");
+});
+
+test("datacentersByDistance: local first, then by median RTT, name order on ties and without coordinates", () => {
+  const members = [srv("a.dc1", "dc1"), srv("b.east", "east"), srv("c.east", "east"), srv("d.east", "east"), srv("e.west", "west"), srv("f.alpha", "alpha"), { name: "x", tags: { role: "node", dc: "zzz" } }];
+  const coords: Record<string, Coordinate> = {
+    "a.dc1": at(0),
+    "b.east": at(0.5), // median of east: 0.05
+    "c.east": at(0.05),
+    "d.east": at(0.01),
+    "e.west": at(0.02),
+    // alpha: no coordinate -> +Inf
+  };
+  assert.equal(datacentersByDistance(members, "dc1", coords["a.dc1"], coords), ["dc1", "west", "east", "alpha"]);
+  // Without our own coordinate every remote dc is at +Inf: name order after the local one.
+  assert.equal(datacentersByDistance(members, "dc1", undefined, {}), ["dc1", "alpha", "east", "west"]);
+  // Members of any status count (serf Members() keeps left and failed ones until reaped).
+  assert.equal(datacentersByDistance([srv("a.dc1", "dc1")], "dc1", undefined, {}), ["dc1"]);
+  assert.equal(datacentersByDistance([], "dc1", undefined, {}), []);
+});
+
+test("datacenterMaps: servers with a cached coordinate by dc, names without .<dc>, sorted", () => {
+  const members = [srv("s2.dc2", "dc2"), srv("s1.dc1", "dc1"), srv("s3.dc2", "dc2"), srv("nocoord.dc1", "dc1"), { name: "n.dc1", tags: { role: "node", dc: "dc1" } }];
+  const coords: Record<string, Coordinate> = { "s1.dc1": at(0), "s2.dc2": at(0.1), "s3.dc2": at(0.2), "n.dc1": at(0) };
+  const maps = datacenterMaps(members, coords);
+  assert.equal(maps.map((m) => [m.datacenter, m.areaId, m.coordinates.map((c) => c.node)]), [["dc1", "WAN", ["s1"]], ["dc2", "WAN", ["s2", "s3"]]]);
+  assert.equal(maps[1]?.coordinates[1]?.coord, at(0.2));
+});
+
+function opts(node: string, dc: string, over: Partial<WanOptions> = {}): WanOptions {
+  return {
+    nodeName: node, nodeId: `00000000-0000-4000-8000-00000000000${dc.length}`, datacenter: dc, bootstrap: true, bootstrapExpect: 0,
+    serverPort: 8300, build: "1.21.5:abc", bindAddr: "127.0.0.1", advertiseAddr: "127.0.0.1", port: 0, dev: true, encrypt: "",
+    retryJoin: [], retryIntervalMs: 200, retryMax: 0,
+    // Consul's -dev gossip_wan over the WAN preset, so the test is quick.
+    tuning: { gossipNodes: 3, gossipIntervalMs: 100, probeIntervalMs: 100, probeTimeoutMs: 100, suspicionMult: 3, retransmitMult: 4 },
+    ...over,
+  };
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test("the WAN preset is Consul's gossip_wan", () => {
+  const c = wanConfig();
+  assert.equal([c.probeIntervalMs, c.probeTimeoutMs, c.suspicionMult, c.gossipNodes, c.gossipIntervalMs, c.pushPullIntervalMs, c.tcpTimeoutMs, c.gossipToTheDeadTimeMs], [5000, 3000, 6, 3, 500, 60_000, 30_000, 60_000]);
+});
+
+test("two WAN pools: retry-join, members, datacenters, coordinates, force-leave and leave", async () => {
+  const pools: WanPool[] = [];
+  try {
+    const a = await startWan(opts("s1", "dc1"), { log: () => {} });
+    pools.push(a);
+    assert.is(a.name, "s1.dc1");
+    const b = await startWan(opts("s2", "dc2", { retryJoin: [`127.0.0.1:${a.port}`] }), { log: () => {} });
+    pools.push(b);
+    for (const p of [a, b]) await until(() => p.members().filter((m) => m.status === 1).length === 2, 10_000, "two alive members");
+    const m = a.members();
+    assert.equal(m.map((x) => x.name), ["s1.dc1", "s2.dc2"]);
+    assert.equal(m[1]?.tags, { role: "consul", dc: "dc2", segment: "", id: "00000000-0000-4000-8000-000000000003", vsn: "2", vsn_min: "2", vsn_max: "3", raft_vsn: "3", build: "1.21.5:abc", port: "8300", bootstrap: "1" });
+    assert.is(m[1]?.port, b.port);
+    assert.equal(await a.datacenters(), ["dc1", "dc2"]);
+    assert.equal(await b.datacenters(), ["dc2", "dc1"]);
+    await until(async () => (await a.coordinates()).length === 2, 10_000, "a's cached coordinate of s2");
+    const maps = await a.coordinates();
+    assert.equal(maps.map((x) => [x.datacenter, x.coordinates.map((c) => c.node)]), [["dc1", ["s1"]], ["dc2", ["s2"]]]);
+
+    // force-leave of an alive member: serf only acts on failed ones; an unknown one is refused.
+    const refused = await a.forceLeave("nope.dc9", false).then(() => "", (e: unknown) => String(e));
+    assert.match(refused, /No node found with name 'nope.dc9'/);
+
+    await b.leave();
+    await until(() => a.members().find((x) => x.name === "s2.dc2")?.status === 3, 10_000, "s2.dc2 left");
+    // A left dc stays known until reaped, as with Consul's router.
+    assert.equal(await a.datacenters(), ["dc1", "dc2"]);
+  } finally {
+    for (const p of pools) await p.close();
+  }
+});
+
+test.run();

@@ -1,0 +1,149 @@
+/**
+ * tests/e2e/wan: Consul's WAN pool between two datacenters on loopback. dc1 is a -dev
+ * server (Consul's dev gossip_wan timing), dc2 a server with -bootstrap-expect 1, a data
+ * dir and the default WAN preset, joining dc1 with -retry-join-wan. Each lists the other
+ * in /v1/agent/members?wan=1 and `cairn members -wan` (names <node>.<dc>, Consul's server
+ * tags), /v1/catalog/datacenters shows both (the local one first), /v1/coordinate/datacenters
+ * carries WAN coordinates that `cairn rtt -wan` reads, `cairn join -wan` works on a server
+ * and is refused on a client (whose WAN member list is Consul's null), and a server that
+ * leaves is shown `left` by the other datacenter.
+ */
+
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import path from "node:path";
+import { removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
+import { runCli, waitFor } from "./watch_helpers.ts";
+
+interface Member { Name: string; Addr: string; Port: number; Tags: Record<string, string>; Status: number }
+
+const t = suite("wan e2e");
+let dir = "";
+let dc1: AgentProc;
+let dc2: AgentProc;
+let client: AgentProc;
+
+async function getJson(a: AgentProc, p: string): Promise<unknown> {
+  const r = await fetch(a.base + p);
+  const body = await r.text();
+  if (r.status !== 200) throw new Error(`${p}: ${r.status} ${body}`);
+  return JSON.parse(body) as unknown;
+}
+
+async function wanMembers(a: AgentProc): Promise<Member[]> {
+  return ((await getJson(a, "/v1/agent/members?wan=1")) as Member[] | null) ?? [];
+}
+
+const addr = (a: AgentProc): string => `127.0.0.1:${a.httpPort}`;
+
+t.before(async () => {
+  dir = tempDir("cairn-wan-");
+  dc1 = await startAgent({ args: ["-dev", "-node", "s1", "-datacenter", "dc1"], serfWanPort: 0, readyTimeoutMs: 45_000 });
+  [dc2, client] = await Promise.all([
+    startAgent({
+      args: [
+        "-server", "-bootstrap-expect", "1", "-data-dir", path.join(dir, "s2"), "-node", "s2", "-datacenter", "dc2",
+        "-retry-join-wan", `127.0.0.1:${dc1.serfWanPort}`, "-retry-interval-wan", "1s",
+      ],
+      serfWanPort: 0,
+      readyTimeoutMs: 45_000,
+    }),
+    // A client: -serf-wan-port is set, but clients never run a WAN pool.
+    startAgent({ args: ["-data-dir", path.join(dir, "c1"), "-node", "c1", "-datacenter", "dc1"], serfWanPort: 0, readyTimeoutMs: 45_000 }),
+  ]);
+});
+
+t.after(async () => {
+  await Promise.all([dc1, dc2, client].filter((a) => a !== undefined).map((a) => a.stop("SIGKILL", 2000)));
+  removeDir(dir);
+});
+
+t("each datacenter lists the other's server in members -wan as <node>.<dc> with Consul's tags", async () => {
+  for (const a of [dc1, dc2]) {
+    await waitFor(async () => (await wanMembers(a)).filter((m) => m.Status === 1).length === 2, 15_000, `2 alive WAN members on ${a.base}`);
+  }
+  const ms = await wanMembers(dc1);
+  assert.equal(ms.map((m) => m.Name), ["s1.dc1", "s2.dc2"]);
+  const s2 = ms.find((m) => m.Name === "s2.dc2");
+  assert.is(s2?.Port, dc2.serfWanPort);
+  assert.is(s2?.Addr, "127.0.0.1");
+  assert.is(s2?.Tags.role, "consul");
+  assert.is(s2?.Tags.dc, "dc2");
+  assert.is(s2?.Tags.bootstrap, "1"); // Consul: bootstrap_expect = 1 is bootstrap mode
+  assert.is(s2?.Tags.vsn, "2");
+  assert.is(s2?.Tags.raft_vsn, "3");
+  assert.ok((s2?.Tags.port ?? "") !== "", "server port tag");
+  assert.is(s2?.Tags.wan_join_port, undefined); // LAN-only tag
+  // The LAN view is still the LAN pool (no WAN names there).
+  const lan = (await getJson(dc1, "/v1/agent/members")) as Member[];
+  assert.ok(lan.every((m) => !m.Name.includes(".")), JSON.stringify(lan));
+
+  const out = await runCli(["members", "-wan", "-http-addr", addr(dc2)]);
+  assert.is(out.code, 0, out.err);
+  const lines = out.out.trim().split("\n");
+  assert.is(lines.length, 3, out.out);
+  assert.match(lines[0] ?? "", /^Node\s+Address\s+Status\s+Type\s+Build\s+Protocol\s+DC\s+Partition\s+Segment$/);
+  assert.match(lines[1] ?? "", new RegExp(`^s1\\.dc1\\s+127\\.0\\.0\\.1:${dc1.serfWanPort}\\s+alive\\s+server\\s+\\S+\\s+2\\s+dc1\\s+default\\s+<all>$`));
+  assert.match(lines[2] ?? "", new RegExp(`^s2\\.dc2\\s+127\\.0\\.0\\.1:${dc2.serfWanPort}\\s+alive\\s+server\\s+\\S+\\s+2\\s+dc2\\s+default\\s+<all>$`));
+});
+
+t("/v1/catalog/datacenters lists both datacenters on both, the local one first", async () => {
+  await waitFor(async () => JSON.stringify(await getJson(dc1, "/v1/catalog/datacenters")) === '["dc1","dc2"]', 10_000, "dc1 sees dc2");
+  await waitFor(async () => JSON.stringify(await getJson(dc2, "/v1/catalog/datacenters")) === '["dc2","dc1"]', 10_000, "dc2 sees dc1");
+  // A client has no WAN pool: its own datacenter only.
+  assert.equal(await getJson(client, "/v1/catalog/datacenters"), ["dc1"]);
+});
+
+t("/v1/coordinate/datacenters carries WAN coordinates (names without .<dc>) and cairn rtt -wan reads them", async () => {
+  type Dc = { Datacenter: string; AreaID: string; Coordinates: { Node: string; Segment: string; Coord: { Vec: number[]; Error: number } }[] };
+  let dcs: Dc[] = [];
+  await waitFor(async () => {
+    dcs = (await getJson(dc1, "/v1/coordinate/datacenters")) as Dc[];
+    return dcs.length === 2 && dcs.every((d) => d.Coordinates.length === 1);
+  }, 15_000, "dc1 has a WAN coordinate of s2");
+  assert.equal(dcs.map((d) => [d.Datacenter, d.AreaID, d.Coordinates[0]?.Node]), [["dc1", "WAN", "s1"], ["dc2", "WAN", "s2"]]);
+  assert.is(dcs[1]?.Coordinates[0]?.Coord.Vec.length, 8);
+  const r = await runCli(["rtt", "-wan", "-http-addr", addr(dc1), "s1.dc1", "s2.dc2"]);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /^Estimated s1\.dc1 <-> s2\.dc2 rtt: \d+\.\d{3} ms \(using WAN coordinates\)/);
+  // The second node defaults to this agent's <node>.<dc>.
+  const r2 = await runCli(["rtt", "-wan", "-http-addr", addr(dc1), "s2.dc2"]);
+  assert.is(r2.code, 0, r2.err);
+  assert.match(r2.out, /^Estimated s2\.dc2 <-> s1\.dc1 rtt: /);
+});
+
+t("cairn join -wan works on a server; a client refuses WAN joins and has no WAN members, as Consul", async () => {
+  const ok = await runCli(["join", "-wan", "-http-addr", addr(dc1), `127.0.0.1:${dc2.serfWanPort}`]);
+  assert.is(ok.code, 0, ok.err);
+  assert.match(ok.out, /Successfully joined cluster by contacting 1 nodes\./);
+
+  const raw = await fetch(`${client.base}/v1/agent/members?wan=1`);
+  assert.is(raw.status, 200);
+  assert.is((await raw.text()).trim(), "null");
+  const none = await runCli(["members", "-wan", "-http-addr", addr(client)]);
+  assert.is(none.code, 2); // Consul: no matching members
+  assert.is(none.out.trim(), "");
+  const r = await fetch(`${client.base}/v1/agent/join/127.0.0.1:${dc1.serfWanPort}?wan=1`, { method: "PUT" });
+  assert.is(r.status, 500);
+  assert.match(await r.text(), /Must be a server to join WAN cluster/);
+  const cj = await runCli(["join", "-wan", "-http-addr", addr(client), `127.0.0.1:${dc1.serfWanPort}`]);
+  assert.is(cj.code, 1);
+  assert.match(cj.err, /Must be a server to join WAN cluster/);
+  // A segment does not apply to the WAN.
+  const seg = await fetch(`${dc1.base}/v1/agent/members?wan=1&segment=alpha`);
+  assert.is(seg.status, 400);
+  assert.match(await seg.text(), /Cannot provide a segment with wan=true/);
+});
+
+t("a server that leaves is shown left in the other datacenter's WAN pool", async () => {
+  const out = await runCli(["leave", "-http-addr", addr(dc2)]);
+  assert.is(out.code, 0, out.err);
+  await waitFor(async () => (await wanMembers(dc1)).find((m) => m.Name === "s2.dc2")?.Status === 3, 15_000, "s2.dc2 left on dc1");
+  const code = await Promise.race([dc2.exited, new Promise<string>((r) => setTimeout(() => r("still running"), 15_000))]);
+  assert.is(code, 0);
+  const cli = await runCli(["members", "-wan", "-status", "left", "-http-addr", addr(dc1)]);
+  assert.is(cli.code, 0, cli.err);
+  assert.match(cli.out, /s2\.dc2\s+\S+\s+left\s+server/);
+});
+
+t.run();
