@@ -200,7 +200,7 @@ function scenario(kind: "dev" | "durable"): void {
       assert.is((JSON.parse(web.body) as unknown[]).length, 1);
     });
 
-    t("a state near the log-entry limit restores through the WAL; one over it is refused with 413", async () => {
+    t("a state near the log-entry limit restores through the WAL (and replays after SIGKILL); one over it is refused with 413", async () => {
       const v = "v".repeat(500_000);
       for (let i = 0; i < 7; i++) await ok(a(), `/v1/kv/big/${i}`, "PUT", v);
       const near = path.join(dir, "near.snap");
@@ -210,6 +210,11 @@ function scenario(kind: "dev" | "durable"): void {
       const r = await cli(a(), "restore", near);
       assert.is(r.code, 0, r.err);
       assert.is((await raw(a(), "big/6"))?.length, 500_000);
+      // killed without a shutdown snapshot: the restore entry is replayed from the WAL
+      await a().stop("SIGKILL", 5000);
+      agent = await startAgent({ args: args() });
+      assert.is((await raw(a(), "big/6"))?.length, 500_000);
+      assert.is(await raw(a(), "app/a"), "1");
       for (let i = 7; i < 9; i++) await ok(a(), `/v1/kv/big/${i}`, "PUT", v);
       const over = path.join(dir, "over.snap");
       const s2 = await cli(a(), "save", over);
