@@ -1,7 +1,7 @@
 /**
  * cli/snapshot: `snapshot` (parent, shows its help) and Consul's command/snapshot
  * subcommands: `save FILE` (GET /v1/snapshot into FILE.unverified, verified, renamed:
- * "Saved and verified snapshot to index N"), `restore FILE` (PUT /v1/snapshot:
+ * "Saved and verified snapshot to index N"; -append-filename version,dc,node,status), `restore FILE` (PUT /v1/snapshot:
  * "Restored snapshot") and `inspect FILE` (meta table and per-type breakdown, with
  * -kvdetails/-kvdepth/-kvfilter and -format pretty|json), with Consul's error texts.
  *
@@ -16,9 +16,9 @@ import path from "node:path";
 import type { CliIO, Command } from "./command.ts";
 import { RUN_RESULT_HELP, error, info } from "./command.ts";
 import { FlagSet, renderUsage } from "./flags.ts";
-import { addHttpFlags, requireOk } from "./http_client.ts";
+import { addHttpFlags, requireOk, type ConsulHttpClient } from "./http_client.ts";
 import { EXIT_ERROR, EXIT_OK, parseFlags } from "./parse.ts";
-import { agentClient } from "./services_common.ts";
+import { agentClient, getJson } from "./services_common.ts";
 import { SNAPSHOT_MAX_ARCHIVE_BYTES, SNAPSHOT_MAX_READ_STATE_BYTES } from "../shared/limits.ts";
 import { decodeMeta, formatJson, formatPretty, inspectState, isCairnState, readArchive, type SnapshotMeta } from "../snapshot/index.ts";
 
@@ -83,6 +83,42 @@ function httpFlags(): FlagSet {
   return fs;
 }
 
+function saveFlags(): FlagSet {
+  const fs = httpFlags();
+  fs.string(
+    "append-filename",
+    "",
+    "Append filename flag takes two possible values. 1. version, 2. dc. 3. node 5. status. It appends consul version and datacenter to filename given in command",
+  );
+  return fs;
+}
+
+/** Go's filepath.Ext: the suffix from the last dot of the last path element. */
+function goExt(file: string): string {
+  for (let i = file.length - 1; i >= 0 && file[i] !== "/"; i--) if (file[i] === ".") return file.slice(i);
+  return "";
+}
+
+/** Consul's -append-filename: version, dc, node, status (leader|follower) from /v1/agent/self, in that order. */
+async function appendedName(client: ConsulHttpClient, file: string, list: string): Promise<string> {
+  const want = list.split(",");
+  const self = (await getJson(client, "/v1/agent/self")) as { Config?: Record<string, unknown>; Stats?: Record<string, Record<string, unknown>> };
+  const ext = goExt(file);
+  let name = file.slice(0, file.length - ext.length);
+  const cfg = self.Config ?? {};
+  const add = (v: unknown): void => {
+    if (typeof v === "string") name += "-" + v;
+  };
+  if (want.includes("version")) add(cfg["Version"]);
+  if (want.includes("dc")) add(cfg["Datacenter"]);
+  if (want.includes("node")) add(cfg["NodeName"]);
+  if (want.includes("status")) {
+    const leader = self.Stats?.["consul"]?.["leader"];
+    if (leader !== undefined) add(leader === "true" ? "leader" : "follower");
+  }
+  return name + ext;
+}
+
 const saveHelp = (prog: string): string => `
 Usage: ${prog} snapshot save [options] FILE
 
@@ -106,15 +142,24 @@ Usage: ${prog} snapshot save [options] FILE
 `;
 
 export const snapshotSaveCommand: Command = {
-  help: (prog) => renderUsage(saveHelp(prog), httpFlags()),
+  help: (prog) => renderUsage(saveHelp(prog), saveFlags()),
   async run(argv: string[], io: CliIO): Promise<number> {
-    const fs = httpFlags();
+    const fs = saveFlags();
     const p = parseFlags(fs, argv, io, saveHelp(io.prog));
     if (!p.ok) return p.code;
-    const file = fileArg(p.args, io);
+    let file = fileArg(p.args, io);
     if (file === undefined) return EXIT_ERROR;
     const client = await agentClient(fs, io);
     if (!client) return EXIT_ERROR;
+    const append = fs.getString("append-filename");
+    if (append !== "") {
+      try {
+        file = await appendedName(client, file, append);
+      } catch (e) {
+        error(io, `Error connecting to Consul agent and fetching datacenter/version: ${(e as Error).message}`);
+        return EXIT_ERROR;
+      }
+    }
     let body: Buffer;
     let index: string;
     try {

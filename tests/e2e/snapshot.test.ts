@@ -10,7 +10,7 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
@@ -107,6 +107,12 @@ function scenario(kind: "dev" | "durable"): void {
     const bad = await cli(a(), "save");
     assert.is(bad.code, 1);
     assert.is(bad.err, "Missing FILE argument\n");
+    const self = JSON.parse((await call(a(), "/v1/agent/self")).body) as { Config: { Version: string; NodeName: string } };
+    const named = await cli(a(), "save", "-append-filename", "status,dc,version,node", path.join(dir, "named.snap"));
+    assert.is(named.code, 0, named.err);
+    const want = path.join(dir, `named-${self.Config.Version}-dc1-${self.Config.NodeName}-leader.snap`);
+    assert.ok(existsSync(want), `${want} exists`);
+    assert.not.ok(existsSync(`${want}.unverified`));
   });
 
   t("inspect prints Consul's table for the saved archive", async () => {
