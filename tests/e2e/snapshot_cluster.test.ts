@@ -2,9 +2,10 @@
  * tests/e2e/snapshot_cluster: a snapshot restore reaches every server of a 3-server
  * Raft cluster (servers started as in raft_cluster.test.ts): data written, `cairn
  * snapshot save` through a follower, data changed, `cairn snapshot restore` through
- * another follower (the restore command is forwarded to the leader and replicated):
- * every server shows the restored data (?stale, local state), a blocking query parked
- * on a follower wakes with a higher index, and the cluster keeps taking writes.
+ * another follower (the restore command is forwarded to the leader and replicated,
+ * ~3.5 MB in one entry): every server shows the restored data (?stale, local state), a
+ * blocking query parked on a follower wakes with a higher index, the cluster keeps
+ * taking writes; a server killed before a restore catches up with it when it returns.
  */
 
 import { suite } from "uvu";
@@ -114,8 +115,8 @@ t("save through a follower, change, restore through the other follower: every se
   const [f1, f2] = followers as [Node, Node];
   await put(f1, "c/a", "1");
   await put(f2, "c/b", "b1");
-  const big = "z".repeat(200_000);
-  for (let i = 0; i < 5; i++) await put(leader!, `c/big/${i}`, big); // ~1 MB of state: entries above the AppendEntries byte budget
+  const big = "z".repeat(500_000);
+  for (let i = 0; i < 7; i++) await put(leader!, `c/big/${i}`, big); // ~3.5 MB of state: one entry near the WAL record limit, far above the AppendEntries byte budget
   const file = path.join(dir, "cluster.snap");
   const s = await runCli(["snapshot", "save", "-http-addr", `127.0.0.1:${f1.httpPort}`, file]);
   assert.is(s.code, 0, s.err);
@@ -139,13 +140,33 @@ t("save through a follower, change, restore through the other follower: every se
     await waitFor(async () => (await raw(n, "c/a")) === "1", 10_000, `restored c/a on ${n.name}`);
     assert.is(await raw(n, "c/b"), "b1", n.name);
     assert.is(await raw(n, "c/new"), undefined, n.name);
-    assert.is((await raw(n, "c/big/4"))?.length, 200_000, n.name);
+    assert.is((await raw(n, "c/big/6"))?.length, 500_000, n.name);
     const x = await call(n, "/v1/kv/c/a?stale");
     assert.ok(x.index >= cur.index, `${n.name}: X-Consul-Index ${x.index} >= ${cur.index}`);
   }
   // the cluster keeps taking writes, through any server
   await put(f1, "c/after", "yes");
   for (const n of nodes) await waitFor(async () => (await raw(n, "c/after")) === "yes", 10_000, `c/after on ${n.name}`);
+});
+
+t("a server that was down during a restore catches up with the restored state when it returns", async () => {
+  const [f1] = followers as [Node, Node];
+  const join = nodes.flatMap((x) => ["-retry-join", `127.0.0.1:${x.serfPort}`]);
+  await f1.proc?.stop("SIGKILL", 2000);
+  await put(leader!, "c/a", "while-down");
+  const r = await runCli(["snapshot", "restore", "-http-addr", `127.0.0.1:${leader!.httpPort}`, path.join(dir, "cluster.snap")]);
+  assert.is(r.code, 0, r.err);
+  assert.is(await raw(leader!, "c/a"), "1");
+  f1.proc = await startAgent({
+    args: ["-server", "-bootstrap-expect", "3", "-data-dir", f1.dataDir, "-node", f1.name, "-config-file", cfgFile, "-retry-interval", "1s", ...join],
+    httpPort: f1.httpPort,
+    serfLanPort: f1.serfPort,
+    serverPort: f1.serverPort,
+    readyWithoutLeader: true,
+  });
+  await waitFor(async () => (await raw(f1, "c/a").catch(() => undefined)) === "1" && (await raw(f1, "c/after").catch(() => "x")) === undefined, 15_000, "restored state on the returning server");
+  assert.is((await raw(f1, "c/big/6"))?.length, 500_000);
+  assert.is(await raw(f1, "c/new"), undefined);
 });
 
 t.run();
