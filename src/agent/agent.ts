@@ -449,6 +449,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
           dataDir: opts.dataDir,
           disableKeyringFile: opts.disableKeyringFile ?? false,
           retryJoin: opts.retryJoin ?? [],
+          wanJoinPort: opts.server && opts.serfWanPort !== undefined && opts.serfWanPort > 0 ? opts.serfWanPort : undefined, // WAN gossip
           retryIntervalMs: opts.retryIntervalMs ?? 30_000,
           retryMax: opts.retryMax ?? 0,
           tuning: opts.dev ? undefined : opts.gossipLan,
@@ -514,6 +515,8 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
           port: opts.serfWanPort,
           dev: opts.dev,
           encrypt: opts.encrypt ?? "",
+          dataDir: opts.dataDir,
+          disableKeyringFile: opts.disableKeyringFile ?? false,
           retryJoin: opts.retryJoinWan ?? [],
           retryIntervalMs: opts.retryIntervalWanMs ?? 30_000,
           retryMax: opts.retryMaxWan ?? 0,
@@ -530,6 +533,10 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
       sessionTimers.stop();
       await server.close({ snapshot: false });
       throw e;
+    }
+    if (lan !== undefined) {
+      const l = lan;
+      wanPool.startFlood(() => l.members());
     }
   } else if (opts.server && (opts.retryJoinWan ?? []).length > 0) {
     log("warn", "-join-wan / retry_join_wan given but the WAN pool is disabled (ports.serf_wan = -1)");
@@ -571,6 +578,15 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
       }
       if (inWan) await w.forceLeave(wanNode, prune);
       else if (lanErr !== undefined) throw lanErr;
+    },
+    // Consul Internal.KeyringOperation: the WAN pool first, then this datacenter's LAN pool
+    // (local-only stays on the LAN pool; no cross-datacenter forwarding here).
+    keyring: async (op, key, relayFactor, localOnly) => {
+      const lanKeyring = lanOps.keyring;
+      if (lanKeyring === undefined) throw new Error("LAN gossip is disabled (ports.serf_lan = -1)");
+      if (localOnly || wanPool === undefined) return lanKeyring(op, key, relayFactor, localOnly);
+      const w = await wanPool.keyring(op, key, relayFactor);
+      return [w, ...(await lanKeyring(op, key, relayFactor, localOnly))];
     },
   };
   const opsWithWan: AgentOps = {

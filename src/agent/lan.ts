@@ -53,6 +53,8 @@ export interface LanOptions {
   readonly dataDir?: string;
   readonly disableKeyringFile?: boolean;
   readonly retryJoin: readonly string[];
+  /** WAN gossip: a server's serf_wan port, announced as the LAN tag wan_join_port (Consul's flood join). */
+  readonly wanJoinPort?: number;
   readonly retryIntervalMs: number;
   /** 0 = retry until it works. */
   readonly retryMax: number;
@@ -87,7 +89,7 @@ export interface LanDeps {
 }
 
 /** Consul's serf tags for this agent (agent/consul/server.go setupSerf, client.go). */
-export function lanTags(o: Pick<LanOptions, "server" | "datacenter" | "nodeId" | "build" | "serverPort" | "bootstrap" | "bootstrapExpect" | "dev">): Record<string, string> {
+export function lanTags(o: Pick<LanOptions, "server" | "datacenter" | "nodeId" | "build" | "serverPort" | "bootstrap" | "bootstrapExpect" | "dev" | "wanJoinPort">): Record<string, string> {
   const t: Record<string, string> = {
     role: o.server ? "consul" : "node",
     dc: o.datacenter,
@@ -103,6 +105,7 @@ export function lanTags(o: Pick<LanOptions, "server" | "datacenter" | "nodeId" |
     t.port = String(o.serverPort);
     if (o.bootstrap || o.dev) t.bootstrap = "1";
     if (o.bootstrapExpect > 0) t.expect = String(o.bootstrapExpect);
+    if (o.wanJoinPort !== undefined && o.wanJoinPort > 0) t.wan_join_port = String(o.wanJoinPort); // WAN gossip: flood join
   }
   return t;
 }

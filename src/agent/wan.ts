@@ -19,10 +19,13 @@
  * catalog nodes), or let a gossip error escape as an unhandled rejection.
  */
 
-import { startGossip, type GossipHandle, type MemberEvent, type SerfMember } from "../gossip/index.ts";
+import { keyOperation, startGossip, type GossipHandle, type KeyOp, type MemberEvent, type SerfMember } from "../gossip/index.ts";
 import { distanceSeconds, isCompatible, type Coordinate } from "../coordinate/index.ts";
+import type { KeyringPoolResult } from "../http/agent_ops.ts";
 import type { MemberView } from "../server/types.ts";
 import { lanTags, memberView, type LanLog } from "./lan.ts";
+import { SERF_WAN_KEYRING, setupKeyring } from "./keyring_file.ts";
+import { WAN_FLOOD_POLL_MS, WAN_FLOOD_RETRY_MS } from "../shared/limits.ts";
 
 export interface WanOptions {
   readonly nodeName: string;
@@ -37,8 +40,11 @@ export interface WanOptions {
   /** serf_wan port (0 picks a free one). */
   readonly port: number;
   readonly dev: boolean;
-  /** base64 gossip key ("" = plaintext); the WAN pool shares the LAN key. */
+  /** base64 gossip key ("" = plaintext); the WAN pool starts from the same key as the LAN pool. */
   readonly encrypt: string;
+  /** The WAN keyring lives in <dataDir>/serf/remote.keyring unless disableKeyringFile (Consul SerfWANKeyring). */
+  readonly dataDir?: string;
+  readonly disableKeyringFile?: boolean;
   readonly retryJoin: readonly string[];
   readonly retryIntervalMs: number;
   /** 0 = retry until it works. */
@@ -81,6 +87,14 @@ export interface WanPool {
   leave(): Promise<void>;
   /** Consul RemoveFailedNodeWAN: `node` is taken as given (`<node>.<dc>`). */
   forceLeave(node: string, prune: boolean): Promise<void>;
+  /** A keyring operation across the WAN pool (serf's _serf_*-key queries): Consul's WAN KeyringResponse. */
+  keyring(op: KeyOp, key: string, relayFactor: number): Promise<KeyringPoolResult>;
+  /**
+   * Consul's flood joiner (router FloodJoins): every WAN_FLOOD_POLL_MS, join the WAN pool of
+   * each server of this datacenter alive in the LAN pool (its wan_join_port tag) that is not
+   * in the WAN pool yet; the same address again only after WAN_FLOOD_RETRY_MS. Stops on close().
+   */
+  startFlood(lanMembers: () => readonly MemberView[]): void;
   close(): Promise<void>;
 }
 
@@ -162,9 +176,37 @@ export function datacenterMaps(
     .map((dc) => ({ datacenter: dc, areaId: "WAN", coordinates: index.get(dc) ?? [] }));
 }
 
+/**
+ * Consul router FloodJoins for one LAN pool: the servers among `lan` (role=consul, this
+ * datacenter, a wan_join_port tag, not this node) whose `<node>.<dc>` is not among the WAN
+ * members (any status), with the address to join: their LAN address and wan_join_port.
+ */
+export function floodTargets(
+  lan: readonly MemberView[],
+  wan: readonly { readonly name: string }[],
+  self: string,
+  dc: string,
+): { name: string; addr: string }[] {
+  const known = new Set(wan.map((m) => m.name));
+  const out: { name: string; addr: string }[] = [];
+  for (const m of lan) {
+    if (m.name === self || m.status !== 1 || m.tags.role !== "consul" || m.tags.dc !== dc) continue;
+    const port = Number(m.tags.wan_join_port ?? "");
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) continue;
+    if (known.has(wanName(m.name, dc))) continue;
+    out.push({ name: m.name, addr: m.addr.includes(":") ? `[${m.addr}]:${port}` : `${m.addr}:${port}` });
+  }
+  return out;
+}
+
 export async function startWan(opts: WanOptions, deps: WanDeps): Promise<WanPool> {
   const log = deps.log;
   const name = wanName(opts.nodeName, opts.datacenter);
+  // The WAN keyring file wins over -encrypt once it exists (Consul setupBaseKeyrings).
+  const keyring = await setupKeyring({
+    dataDir: opts.dataDir, file: SERF_WAN_KEYRING, encrypt: opts.encrypt, disableKeyringFile: opts.disableKeyringFile ?? false,
+    pool: "WAN", log,
+  });
   const handle: GossipHandle = await startGossip({
     name,
     bindAddr: opts.bindAddr,
@@ -173,7 +215,8 @@ export async function startWan(opts: WanOptions, deps: WanDeps): Promise<WanPool
     advertisePort: opts.port === 0 ? undefined : opts.port,
     profile: "wan",
     config: opts.tuning === undefined ? undefined : { ...opts.tuning },
-    encryptKeys: opts.encrypt === "" ? undefined : [opts.encrypt],
+    encryptKeys: keyring.keys.length === 0 ? undefined : keyring.keys,
+    keyringFile: keyring.keyringFile,
     tags: lanTags({ ...opts, server: true }),
     serf: { reconnectTimeoutMs: opts.reconnectTimeoutMs ?? 72 * 3600_000 },
     log: (level, message) => log(level, `serf.wan: ${message}`),
@@ -215,6 +258,8 @@ export async function startWan(opts: WanOptions, deps: WanDeps): Promise<WanPool
   }
 
   const list = (): SerfMember[] => [...members.values()];
+  const tried = new Map<string, number>();
+  let floodTimer: ReturnType<typeof setInterval> | undefined;
   return {
     port: handle.port,
     name,
@@ -234,10 +279,37 @@ export async function startWan(opts: WanOptions, deps: WanDeps): Promise<WanPool
       log("info", `agent: Force leaving WAN node: node=${node}`);
       await handle.forceLeave(node, prune);
     },
+    keyring: async (op, key, relayFactor) => {
+      log("info", `serf: Requesting ${op} of gossip keys across the WAN pool`);
+      const r = await keyOperation(handle, op, key, relayFactor);
+      return {
+        wan: true, datacenter: opts.datacenter, segment: "", messages: r.response.messages, keys: r.response.keys,
+        primaryKeys: r.response.primaryKeys, numNodes: r.response.numNodes, error: r.error ?? "",
+      };
+    },
+    startFlood: (lanMembers) => {
+      if (closed || floodTimer !== undefined) return;
+      const flood = (): void => {
+        if (closed) return;
+        const now = Date.now();
+        for (const target of floodTargets(lanMembers(), list(), opts.nodeName, opts.datacenter)) {
+          const last = tried.get(target.addr);
+          if (last !== undefined && now - last < WAN_FLOOD_RETRY_MS) continue;
+          tried.set(target.addr, now);
+          handle.join([target.addr]).then(
+            () => log("info", `consul: Successfully performed flood-join for server at address: server=${target.name} address=${target.addr}`),
+            (err: unknown) => log("debug", `consul: Failed to flood-join server at address: server=${target.name} address=${target.addr} error=${err instanceof Error ? err.message : String(err)}`),
+          );
+        }
+      };
+      floodTimer = setInterval(flood, WAN_FLOOD_POLL_MS);
+      flood();
+    },
     close: async () => {
       if (closed) return;
       closed = true;
       if (retryTimer !== undefined) clearTimeout(retryTimer);
+      if (floodTimer !== undefined) clearInterval(floodTimer);
       offMember();
       await handle.close();
     },

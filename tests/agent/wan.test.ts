@@ -6,7 +6,8 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { datacenterMaps, datacentersByDistance, startWan, wanName, type WanOptions, type WanPool } from "../../src/agent/wan.ts";
+import { datacenterMaps, datacentersByDistance, floodTargets, startWan, wanName, type WanOptions, type WanPool } from "../../src/agent/wan.ts";
+import type { MemberView } from "../../src/server/types.ts";
 import { newCoordinate, type Coordinate } from "../../src/coordinate/index.ts";
 import { wanConfig } from "../../src/gossip/index.ts";
 
@@ -41,6 +42,24 @@ test("datacenterMaps: servers with a cached coordinate by dc, names without .<dc
   const maps = datacenterMaps(members, coords);
   assert.equal(maps.map((m) => [m.datacenter, m.areaId, m.coordinates.map((c) => c.node)]), [["dc1", "WAN", ["s1"]], ["dc2", "WAN", ["s2", "s3"]]]);
   assert.equal(maps[1]?.coordinates[1]?.coord, at(0.2));
+});
+
+test("floodTargets: alive servers of this dc with wan_join_port that the WAN pool lacks", () => {
+  const lan = (name: string, tags: Record<string, string>, status = 1, addr = "10.0.0.1"): MemberView => ({ name, addr, port: 8301, tags, status });
+  const members = [
+    lan("me", { role: "consul", dc: "dc1", wan_join_port: "8302" }),
+    lan("s2", { role: "consul", dc: "dc1", wan_join_port: "9302" }, 1, "10.0.0.2"),
+    lan("s3", { role: "consul", dc: "dc1", wan_join_port: "8302" }, 1, "10.0.0.3"), // already in the WAN pool
+    lan("s4", { role: "consul", dc: "dc1" }), // no wan_join_port
+    lan("s5", { role: "consul", dc: "dc2", wan_join_port: "8302" }), // other dc
+    lan("s6", { role: "consul", dc: "dc1", wan_join_port: "8302" }, 4), // failed
+    lan("c1", { role: "node", dc: "dc1", wan_join_port: "8302" }),
+    lan("s7", { role: "consul", dc: "dc1", wan_join_port: "8302" }, 1, "fd00::7"),
+  ];
+  assert.equal(floodTargets(members, [{ name: "me.dc1" }, { name: "s3.dc1" }], "me", "dc1"), [
+    { name: "s2", addr: "10.0.0.2:9302" },
+    { name: "s7", addr: "[fd00::7]:8302" },
+  ]);
 });
 
 function opts(node: string, dc: string, over: Partial<WanOptions> = {}): WanOptions {
@@ -95,6 +114,33 @@ test("two WAN pools: retry-join, members, datacenters, coordinates, force-leave 
     await until(() => a.members().find((x) => x.name === "s2.dc2")?.status === 3, 10_000, "s2.dc2 left");
     // A left dc stays known until reaped, as with Consul's router.
     assert.equal(await a.datacenters(), ["dc1", "dc2"]);
+  } finally {
+    for (const p of pools) await p.close();
+  }
+});
+
+test("flood join: a server joins the WAN pool of a LAN server of its dc; keyring operations span the WAN pool", async () => {
+  const pools: WanPool[] = [];
+  const key = "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=";
+  try {
+    const a = await startWan(opts("s1", "dc1", { encrypt: key }), { log: () => {} });
+    pools.push(a);
+    const b = await startWan(opts("s2", "dc1", { encrypt: key }), { log: () => {} });
+    pools.push(b);
+    const lanOfB: MemberView[] = [
+      { name: "s2", addr: "127.0.0.1", port: 1, tags: { role: "consul", dc: "dc1" }, status: 1 },
+      { name: "s1", addr: "127.0.0.1", port: 2, tags: { role: "consul", dc: "dc1", wan_join_port: String(a.port) }, status: 1 },
+    ];
+    b.startFlood(() => lanOfB);
+    for (const p of [a, b]) await until(() => p.members().filter((m) => m.status === 1).length === 2, 10_000, "flood-joined");
+    assert.equal(a.members().map((m) => m.name), ["s1.dc1", "s2.dc1"]);
+
+    const listed = await a.keyring("list", "", 0);
+    assert.is(listed.wan, true);
+    assert.is(listed.datacenter, "dc1");
+    assert.is(listed.numNodes, 2);
+    assert.equal(listed.keys, { [key]: 2 });
+    assert.is(listed.error, "");
   } finally {
     for (const p of pools) await p.close();
   }

@@ -12,6 +12,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import path from "node:path";
+import { readFileSync } from "node:fs";
 import { removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
 import { runCli, waitFor } from "./watch_helpers.ts";
 
@@ -35,17 +36,20 @@ async function wanMembers(a: AgentProc): Promise<Member[]> {
 }
 
 const addr = (a: AgentProc): string => `127.0.0.1:${a.httpPort}`;
+const KEY1 = "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=";
+const KEY2 = "HvY8ubRZMgafUOWvrOadwOckVa1wN3QWAo46FVKbVN8=";
 
 t.before(async () => {
   dir = tempDir("cairn-wan-");
-  dc1 = await startAgent({ args: ["-dev", "-node", "s1", "-datacenter", "dc1"], serfWanPort: 0, readyTimeoutMs: 45_000 });
+  dc1 = await startAgent({ args: ["-dev", "-node", "s1", "-datacenter", "dc1", "-encrypt", KEY1], serfWanPort: 0, serfLanPort: 0, readyTimeoutMs: 45_000 });
   [dc2, client] = await Promise.all([
     startAgent({
       args: [
         "-server", "-bootstrap-expect", "1", "-data-dir", path.join(dir, "s2"), "-node", "s2", "-datacenter", "dc2",
-        "-retry-join-wan", `127.0.0.1:${dc1.serfWanPort}`, "-retry-interval-wan", "1s",
+        "-retry-join-wan", `127.0.0.1:${dc1.serfWanPort}`, "-retry-interval-wan", "1s", "-encrypt", KEY1,
       ],
       serfWanPort: 0,
+      serfLanPort: 0,
       readyTimeoutMs: 45_000,
     }),
     // A client: -serf-wan-port is set, but clients never run a WAN pool.
@@ -133,6 +137,21 @@ t("cairn join -wan works on a server; a client refuses WAN joins and has no WAN 
   const seg = await fetch(`${dc1.base}/v1/agent/members?wan=1&segment=alpha`);
   assert.is(seg.status, 400);
   assert.match(await seg.text(), /Cannot provide a segment with wan=true/);
+});
+
+t("keyring operations span the WAN pool (listed first) and the LAN pool; the WAN keyring is persisted", async () => {
+  const list = await runCli(["keyring", "-list", "-http-addr", addr(dc1)]);
+  assert.is(list.code, 0, list.err);
+  assert.ok(list.out.includes(`WAN:\n  ${KEY1} [2/2]\n\ndc1 (LAN):\n  ${KEY1} [1/1]`), list.out);
+  const inst = await runCli(["keyring", "-install", KEY2, "-http-addr", addr(dc1)]);
+  assert.is(inst.code, 0, inst.err);
+  const file = readFileSync(path.join(dir, "s2", "serf", "remote.keyring"), "utf8");
+  assert.ok(file.includes(KEY1) && file.includes(KEY2), file);
+  const after = await runCli(["keyring", "-list", "-http-addr", addr(dc2)]);
+  assert.is(after.code, 0, after.err);
+  assert.match(after.out, /WAN:[^]*\[2\/2\][^]*\[2\/2\][^]*dc2 \(LAN\)/);
+  // The pools stay up on the installed key.
+  assert.ok((await wanMembers(dc1)).every((m) => m.Status === 1));
 });
 
 t("a server that leaves is shown left in the other datacenter's WAN pool", async () => {
