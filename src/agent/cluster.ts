@@ -28,7 +28,9 @@
  * pass: a left server is removed, an alive server of this dc that the configuration lacks
  * is added as a non-voter with its RPC address, a non-voter healthy for
  * ServerStabilizationTime is promoted, and with CleanupDeadServers failed servers are
- * removed within MinQuorum and the "never a majority" limit. The autopilot configuration
+ * removed within MinQuorum and the "never a majority" limit. One deviation: a follower's
+ * LastContact is judged against LastContactThreshold plus one heartbeat interval (100 ms x
+ * raft_multiplier), since a healthy follower only hears from the leader that often. The autopilot configuration
  * lives in the replicated state (autopilot-set); the leader writes Consul's defaults when
  * none is stored. A leader that stops hands leadership to another voter first, so a
  * graceful leave (serf `left`) is removed by the next leader without an election wait.
@@ -499,9 +501,15 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
         );
         if (!raft.isLeader()) return;
         const now = Date.now();
+        // A follower hears from the leader once per heartbeat interval (100 ms x raft_multiplier):
+        // its LastContact is judged against LastContactThreshold on top of that interval, or every
+        // follower of a cluster at the default multiplier (500 ms heartbeats) would flap between
+        // healthy and unhealthy and never be promoted.
+        const cfg = this.autopilotConfig();
+        const t = consulTiming(this.opts.raftMultiplier);
         this.apState = computeState({
           now,
-          config: this.autopilotConfig(),
+          config: { ...cfg, lastContactThresholdMs: cfg.lastContactThresholdMs + t.heartbeatTicks * t.tickMs },
           raft: this.raftView() ?? view,
           known,
           stats,

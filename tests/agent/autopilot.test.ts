@@ -20,6 +20,8 @@ import {
   type ServerStats,
 } from "../../src/agent/autopilot.ts";
 import { DEFAULT_AUTOPILOT_CONFIG, type AutopilotConfig } from "../../src/state/autopilot_table.ts";
+import { knownServers } from "../../src/agent/cluster.ts";
+import type { MemberView } from "../../src/server/types.ts";
 
 const CFG: AutopilotConfig = DEFAULT_AUTOPILOT_CONFIG;
 
@@ -157,6 +159,30 @@ test("nextChanges: left removals and additions always; promotions and cleanup on
   });
   const full = nextChanges(r, k, state, CFG, "a", 0, { reconcile: true });
   assert.equal(full.map((c) => `${c.type}:${c.id}`), ["remove:b", "promote:f", "remove:c"]);
+});
+
+test("knownServers: servers of this dc by id tag, with RPC address, serf status and version", () => {
+  const m = (name: string, tags: Record<string, string>, status: number): MemberView => ({
+    name, addr: "127.0.0.9", port: 8301, status,
+    tags: { role: "consul", dc: "dc1", id: `id-${name}`, port: "8300", build: "1.17.0:abc", ...tags },
+  });
+  const k = knownServers([
+    m("a", {}, 1),
+    m("b", { port: "9000" }, 4),
+    m("c", { dc: "dc2" }, 1),
+    m("d", { role: "node" }, 1),
+    m("e", { id: "" }, 1),
+    m("f", { port: "zero" }, 1),
+    m("g", {}, 3),
+  ], "dc1");
+  assert.equal([...k.keys()].sort(), ["id-a", "id-b", "id-g"]);
+  assert.equal(k.get("id-a"), { id: "id-a", name: "a", address: "127.0.0.9:8300", status: "alive", version: "1.17.0" });
+  assert.is(k.get("id-b")?.address, "127.0.0.9:9000");
+  assert.is(k.get("id-b")?.status, "failed");
+  assert.is(k.get("id-g")?.status, "left");
+  // Two members with one id (a node renamed and restarted): the alive one wins.
+  const twice = knownServers([m("old", { id: "x" }, 4), m("new", { id: "x" }, 1), m("older", { id: "x" }, 3)], "dc1");
+  assert.is(twice.get("x")?.name, "new");
 });
 
 test.run();
