@@ -737,6 +737,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
       log("info", "Requesting shutdown");
       shuttingDown = true;
       stopExtras(); // events, remote exec, watches, monitor
+      client?.stopForwarding(); // client agent: answer forwarded requests in flight
       await Promise.all(http.map((h) => h.close()));
       await wanPool?.close(); // WAN gossip
       await lan?.close(); // LAN gossip

@@ -187,6 +187,9 @@ export class ClientAgent {
   private fullSyncPending = false;
   private lastContact = 0;
   private active = "";
+  /** Forwarded requests in flight: id -> answer them now (shutdown). */
+  private readonly forwards = new Map<string, () => void>();
+  private stopping = false;
 
   constructor(opts: ClientAgentOptions) {
     this.opts = opts;
@@ -265,9 +268,29 @@ export class ClientAgent {
     return true;
   };
 
+  /**
+   * Shutdown: answer every forwarded request in flight at once (parked blocking queries would
+   * otherwise hold the listener's close for its grace period), cancel them on their servers,
+   * and answer new ones 500.
+   */
+  stopForwarding(): void {
+    this.stopping = true;
+    for (const stop of [...this.forwards.values()]) stop();
+    this.forwards.clear();
+  }
+
   private async forwardHttp(ex: Exchange, target: string, rawQuery: string): Promise<void> {
     const id = `${this.prefix}-${++this.seq}`;
     let sentTo: string | undefined;
+    const fail = (status: number, msg: string): void => ex.reply(status, ["Content-Type", "text/plain; charset=utf-8"], Buffer.from(msg), false);
+    if (this.stopping) {
+      fail(500, "agent is shutting down");
+      return;
+    }
+    this.forwards.set(id, () => {
+      if (sentTo !== undefined) this.rpc.cast(sentTo, METHOD_CLIENT_HTTP_CANCEL, { id });
+      fail(500, "agent is shutting down");
+    });
     try {
       const rb = await ex.readBody(CLIENT_RPC_MAX_BODY_BYTES);
       if (ex.aborted) return;
@@ -288,9 +311,9 @@ export class ClientAgent {
       if (!isHttpForwardReply(r)) throw new CairnError("internal", "malformed forwarded HTTP reply");
       ex.reply(r.status, r.headers, r.body === null ? undefined : Buffer.from(r.body.buffer, r.body.byteOffset, r.body.length), false);
     } catch (e) {
-      const msg = errorText(e);
-      const status = isRpcError(e) && e.code === "remote" && e.kind === "bad-request" ? 400 : 500;
-      ex.reply(status, ["Content-Type", "text/plain; charset=utf-8"], Buffer.from(msg), false);
+      fail(isRpcError(e) && e.code === "remote" && e.kind === "bad-request" ? 400 : 500, errorText(e));
+    } finally {
+      this.forwards.delete(id);
     }
   }
 

@@ -276,7 +276,7 @@ t("anti-entropy writes go through Client.Apply; the own-node mirror follows the 
   }
 });
 
-t("a blocking query parks on the server and is cancelled there when the caller leaves", async () => {
+t("a blocking query parks on the server, is woken by a write, cancelled when the caller leaves or the agent stops", async () => {
   const s1 = await startServer("s1");
   const c = new ClientAgent({ nodeName: "c1", datacenter: "dc1", log: () => {} });
   try {
@@ -298,6 +298,19 @@ t("a blocking query parks on the server and is cancelled there when the caller l
     await until(() => s1.http.stats().parked === 1, 5_000, "second query parked");
     gone.abort();
     await until(() => s1.http.stats().parked === 0, 5_000, "unparked after cancel");
+    // Shutdown: a parked forward is answered at once and cancelled on the server; new ones get 500.
+    const idx3 = s1.store.kvGet("b").index;
+    const held = request("GET", `/v1/kv/b?index=${idx3}&wait=10s`);
+    assert.ok(c.intercept(held));
+    await until(() => s1.http.stats().parked === 1, 5_000, "third query parked");
+    const t0 = Date.now();
+    c.stopForwarding();
+    const r = await held.done;
+    assert.is(r.status, 500);
+    assert.ok(Date.now() - t0 < 1_000);
+    await until(() => s1.http.stats().parked === 0, 5_000, "unparked after stopForwarding");
+    const late = await send(c, "GET", "/v1/kv/b");
+    assert.is(late.status, 500);
   } finally {
     await c.close();
     await s1.close();
