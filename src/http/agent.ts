@@ -91,7 +91,8 @@ export function agentSelf(_ctx: RequestCtx, env: Env): Reply {
     consul: {
       acl: "disabled",
       bootstrap: "false",
-      known_datacenters: "1",
+      // Consul: len(router.GetDatacenters()); the WAN pool's server datacenters, else this one.
+      known_datacenters: String(Math.max(1, new Set(a.members(true).filter((m) => m.tags.role === "consul").map((m) => m.tags.dc)).size)),
       leader: String(isLeader),
       leader_addr: leader.leaderAddr,
       server: String(a.server),

@@ -119,6 +119,22 @@ test("two WAN pools: retry-join, members, datacenters, coordinates, force-leave 
   }
 });
 
+test("a WAN member that stops without leaving turns failed; force-leave makes it left", async () => {
+  const pools: WanPool[] = [];
+  try {
+    const a = await startWan(opts("s1", "dc1"), { log: () => {} });
+    pools.push(a);
+    const c = await startWan(opts("s3", "dc3", { retryJoin: [`127.0.0.1:${a.port}`] }), { log: () => {} });
+    await until(() => a.members().filter((m) => m.status === 1).length === 2, 10_000, "two alive members");
+    await c.close();
+    await until(() => a.members().find((x) => x.name === "s3.dc3")?.status === 4, 10_000, "s3.dc3 failed");
+    await a.forceLeave("s3.dc3", false);
+    await until(() => a.members().find((x) => x.name === "s3.dc3")?.status === 3, 5_000, "s3.dc3 left after force-leave");
+  } finally {
+    for (const p of pools) await p.close();
+  }
+});
+
 test("flood join: a server joins the WAN pool of a LAN server of its dc; keyring operations span the WAN pool", async () => {
   const pools: WanPool[] = [];
   const key = "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=";

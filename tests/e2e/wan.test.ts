@@ -94,6 +94,8 @@ t("each datacenter lists the other's server in members -wan as <node>.<dc> with 
 t("/v1/catalog/datacenters lists both datacenters on both, the local one first", async () => {
   await waitFor(async () => JSON.stringify(await getJson(dc1, "/v1/catalog/datacenters")) === '["dc1","dc2"]', 10_000, "dc1 sees dc2");
   await waitFor(async () => JSON.stringify(await getJson(dc2, "/v1/catalog/datacenters")) === '["dc2","dc1"]', 10_000, "dc2 sees dc1");
+  const self = (await getJson(dc1, "/v1/agent/self")) as { Stats: { consul: { known_datacenters: string } } };
+  assert.is(self.Stats.consul.known_datacenters, "2");
   // A client has no WAN pool: its own datacenter only.
   assert.equal(await getJson(client, "/v1/catalog/datacenters"), ["dc1"]);
 });
