@@ -7,7 +7,8 @@
  * it holds the data); autopilot health and state (HTTP and `operator autopilot state`);
  * the leader leaves gracefully (`cairn leave`) and the configuration shrinks to three
  * while writes continue; a SIGKILLed server is removed by dead-server cleanup once serf
- * marks it failed.
+ * marks it failed, and restarted from its data dir it is added back and promoted; a single
+ * server answers the autopilot endpoints as its own healthy leader.
  */
 
 import { suite } from "uvu";
@@ -38,6 +39,7 @@ const t = suite("raft membership e2e");
 let dir = "";
 let cfgFile = "";
 const nodes: Node[] = [];
+let removedNode: Node | undefined;
 
 const base = (n: Node): string => `http://127.0.0.1:${n.httpPort}`;
 const addrOf = (n: Node): string => `127.0.0.1:${n.serverPort}`;
@@ -283,6 +285,45 @@ t("a SIGKILLed server is removed by dead-server cleanup once serf marks it faile
     return hb.Servers.length === 2;
   }, 10_000, "health of two servers");
   assert.is(hb.FailureTolerance, 0, "2 voters, quorum 2");
+  removedNode = victim;
+});
+
+t("the removed server restarts from its data dir and is added back and promoted", async () => {
+  const back = removedNode;
+  assert.ok(back !== undefined);
+  const rest = live();
+  await start(back, rest);
+  const leader = await agreedLeader(rest, 10_000);
+  await waitFor(async () => {
+    const c = await raftConfig(leader);
+    return c !== undefined && c.Servers.length === 3 && c.Servers.every((s) => s.Voter) && c.Servers.some((s) => s.Node === back.name);
+  }, 30_000, "three voters again");
+  await waitFor(async () => (await get(back, "/v1/kv/after/cleanup?raw&stale")).body === "yes", 10_000, "it caught up");
+  assert.is(await leaderOf(back), addrOf(leader));
+});
+
+t("a single server answers the autopilot endpoints as its own healthy leader", async () => {
+  const dev = await startAgent({ args: ["-dev"] });
+  try {
+    const h = await fetch(`${dev.base}/v1/operator/autopilot/health`);
+    const hb = JSON.parse(await h.text()) as { Healthy: boolean; FailureTolerance: number; Servers: Array<{ Leader: boolean; Voter: boolean }> };
+    assert.is(h.status, 200);
+    assert.is(hb.Healthy, true);
+    assert.is(hb.Servers.length, 1);
+    assert.ok(hb.Servers[0]!.Leader && hb.Servers[0]!.Voter);
+    const c = JSON.parse(await (await fetch(`${dev.base}/v1/operator/autopilot/configuration`)).text()) as { ModifyIndex: number; MinQuorum: number };
+    assert.is(c.MinQuorum, 0);
+    const cas = await fetch(`${dev.base}/v1/operator/autopilot/configuration?cas=${c.ModifyIndex}`, { method: "PUT", body: JSON.stringify({ ...c, MinQuorum: 1 }) });
+    // No row stored yet on a single server (index 0): a CAS cannot match; a plain PUT stores one.
+    assert.is((await cas.text()).trim(), c.ModifyIndex === 0 ? "false" : "true");
+    const plain = await fetch(`${dev.base}/v1/operator/autopilot/configuration`, { method: "PUT", body: JSON.stringify({ ...c, MinQuorum: 1 }) });
+    assert.is((await plain.text()).trim(), "true");
+    const c2 = JSON.parse(await (await fetch(`${dev.base}/v1/operator/autopilot/configuration`)).text()) as { ModifyIndex: number; MinQuorum: number };
+    assert.is(c2.MinQuorum, 1);
+    assert.ok(c2.ModifyIndex > 0);
+  } finally {
+    await dev.stop("SIGKILL", 2000);
+  }
 });
 
 t.run();
