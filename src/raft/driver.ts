@@ -9,7 +9,8 @@
  * state and entries are persisted through the LogStore (truncating first where
  * new entries overlap) and the driver waits for the durable index; only then
  * do all other messages (votes, vote and append responses) leave. Committed
- * entries are applied in index order to the store, the apply() promises of
+ * entries are applied in index order to the store (those already durable
+ * through an earlier Ready before this Ready's writes, the rest after), the apply() promises of
  * this node's proposals resolved (same index and term) or rejected (lost to a
  * leader change), released reads served once applied, and advance() called.
  * A commit the core computed while a Ready was in flight reaches nobody before
@@ -666,6 +667,16 @@ export class RaftServer implements Backend {
     const late: Message[] = [];
     for (const m of rd.messages) (leaderOutbound(m) ? early : late).push(m);
     this.send(early);
+    // Committed entries already durable here (written and waited for by an earlier Ready) are
+    // applied before this Ready's own writes are: their commit counted only acks that are on
+    // disk, so their clients need not wait for this Ready's fsync too.
+    let applyNow = 0;
+    if (rd.snapshot === undefined && rd.committed.length > 0) {
+      const first = rd.entries[0]?.index;
+      const durableBefore = first !== undefined && first <= this.walLast ? first - 1 : this.walLast;
+      while (applyNow < rd.committed.length && rd.committed[applyNow]!.index <= durableBefore) this.applyEntry(rd.committed[applyNow++]!);
+      if (applyNow > 0) this.releaseApplied();
+    }
     if (rd.snapshot !== undefined) {
       const s = rd.snapshot;
       if (this.walLast > s.index) await d.log.truncateSuffix(s.index + 1);
@@ -687,7 +698,7 @@ export class RaftServer implements Backend {
     }
     this.send(late);
     if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot);
-    for (const e of rd.committed) this.applyEntry(e);
+    for (let i = applyNow; i < rd.committed.length; i++) this.applyEntry(rd.committed[i]!);
     for (const rs of rd.readStates) this.releaseRead(rs);
     this.releaseApplied();
     this.core.advance(rd);
