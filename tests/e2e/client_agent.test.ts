@@ -136,6 +136,25 @@ t("a service registered on client A's agent shows in the catalog and health thro
   await waitFor(async () => ((await getJson(srv as AgentProc, "/v1/catalog/service/web")) as unknown[]).length === 0, 10_000, "web gone");
 });
 
+t("a client started with a service in its config registers it once it finds the server (server-up full sync)", async () => {
+  const cc = await startAgent({
+    args: ["-data-dir", path.join(dir, "cc"), "-node", "cc", "-retry-join", `127.0.0.1:${srv?.serfLanPort}`, "-retry-interval", "1s", "-hcl", FAST_GOSSIP,
+      "-hcl", 'service { name = "cfgsvc" port = 7000 check { id = "cfg-ttl" ttl = "60s" status = "passing" } }'],
+    serfLanPort: 0,
+  });
+  try {
+    await waitFor(async () => {
+      const h = (await getJson(srv as AgentProc, "/v1/health/service/cfgsvc?passing")) as { Node: { Node: string; Meta: Record<string, string> } }[];
+      return h.length === 1 && h[0]?.Node.Node === "cc";
+    }, 10_000, "cfgsvc of cc passing on the server");
+    const node = (await getJson(ca, "/v1/catalog/node/cc")) as { Node: { Meta: Record<string, string>; TaggedAddresses: Record<string, string> } };
+    assert.ok((node.Node.Meta["consul-version"] ?? "") !== "", "node meta from the client's anti-entropy");
+    assert.is(node.Node.TaggedAddresses.lan, "127.0.0.1");
+  } finally {
+    await cc.stop("SIGKILL", 2000);
+  }
+});
+
 t("a blocking query through a client wakes on a write made through the other client", async () => {
   await fetch(`${ca.base}/v1/kv/block/k`, { method: "PUT", body: "1" });
   const first = await get(cb, "/v1/kv/block/k");
