@@ -74,8 +74,10 @@ export const BOOTSTRAP_MARKER = "raft-bootstrapped";
 export const METHOD_RAFT_STATS = "Status.RaftStats";
 /** A server without Raft state asks the pool again after this long when it could not decide. */
 export const BOOTSTRAP_PROBE_RETRY_MS = 1_000;
-/** A stopping leader waits at most this many election timeouts for its transfer to land. */
+/** A stopping leader waits at most this many election timeouts for its transfer to land... */
 const TRANSFER_ON_CLOSE_ELECTIONS = 2;
+/** ...and never longer than Consul's leave_drain_time default (5 s). */
+const TRANSFER_ON_CLOSE_MAX_MS = 5_000;
 
 /** What Status.RaftStats answers (Consul: Status.RaftStats plus "has peers" for maybeBootstrap). */
 export interface RaftStatsReply {
@@ -588,11 +590,23 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
     const raft = this.raft;
     if (raft === undefined || !raft.isLeader() || this.closed) return;
     const st = raft.status();
-    if (st.config.voters.filter((v) => v !== this.opts.nodeId).length === 0) return;
-    const r = this.localTransfer("");
+    // The most up-to-date other voter the pool sees alive (a dead one would only waste the wait).
+    const known = knownServers(this.members, this.opts.datacenter);
+    let target = "";
+    let best = -1;
+    for (const p of st.progress) {
+      if (p.id === this.opts.nodeId || !st.config.voters.includes(p.id) || known.get(p.id)?.status !== "alive") continue;
+      if (p.match > best) {
+        best = p.match;
+        target = p.id;
+      }
+    }
+    if (target === "") return;
+    const r = this.localTransfer(target);
     if (!r.ok) return;
     this.deps.log("info", "raft: leader stopping; transferred leadership");
-    const deadline = performance.now() + TRANSFER_ON_CLOSE_ELECTIONS * consulTiming(this.opts.raftMultiplier).electionTicks * consulTiming(this.opts.raftMultiplier).tickMs;
+    const t = consulTiming(this.opts.raftMultiplier);
+    const deadline = performance.now() + Math.min(TRANSFER_ON_CLOSE_MAX_MS, TRANSFER_ON_CLOSE_ELECTIONS * t.electionTicks * t.tickMs);
     while (raft.isLeader() && performance.now() < deadline) await new Promise((res) => setTimeout(res, 20));
   }
 
