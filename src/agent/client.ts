@@ -60,8 +60,12 @@ import {
   METHOD_CLIENT_HTTP,
   METHOD_CLIENT_HTTP_CANCEL,
   METHOD_CLIENT_NODE_STATE,
+  isAgentLocal,
+  splitTarget,
   type HttpForwardRequest,
 } from "../server/rpc_endpoints_wire.ts";
+
+export { isAgentLocal, splitTarget };
 
 /** Consul's error text when a client agent knows no server (agent/router ErrNoServers). */
 export const NO_KNOWN_SERVERS = "No known Consul servers";
@@ -83,27 +87,6 @@ export interface ClientAgentOptions {
 const SKIP_HEADERS: ReadonlySet<string> = new Set([
   "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te", "trailer", "proxy-connection", "host",
 ]);
-
-/** Whether a request path is answered by the client agent itself (not forwarded). */
-export function isAgentLocal(path: string): boolean {
-  if (!path.startsWith("/v1/")) return true;
-  if (path.startsWith("/v1/agent/")) return path.startsWith("/v1/agent/connect/") ? false : true;
-  if (path === "/v1/agent") return true;
-  if (path.startsWith("/v1/event/")) return true;
-  if (path === "/v1/operator/keyring" || path.startsWith("/v1/operator/keyring/")) return true;
-  return false;
-}
-
-/** Path and raw query of a request target (origin- or absolute-form). */
-export function splitTarget(target: string): { path: string; query: string; origin: string } {
-  let t = target;
-  if (t.charCodeAt(0) !== 47) {
-    const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/]*/.exec(t);
-    if (abs) t = t.slice(abs[0].length) || "/";
-  }
-  const qi = t.indexOf("?");
-  return { path: qi < 0 ? t : t.slice(0, qi), query: qi < 0 ? "" : t.slice(qi + 1), origin: t };
-}
 
 /** The forwarded call's timeout: a blocking query's wait (capped) + its jitter + a margin. */
 export function forwardTimeoutMs(rawQuery: string): number {

@@ -29,7 +29,9 @@ import type { CatalogReader } from "../state/catalog_types.ts";
 import type { TxnResult } from "../state/types.ts";
 import {
   bytesField,
+  isAgentLocal,
   isHttpForwardRequest,
+  splitTarget,
   isNodeStateRequest,
   METHOD_CLIENT_APPLY,
   METHOD_CLIENT_DNS,
@@ -179,6 +181,14 @@ export function registerClientEndpoints(srv: RpcHandlers, deps: ClientEndpointDe
 
   srv.handle(METHOD_CLIENT_HTTP, async (body, ctx) => {
     if (!isHttpForwardRequest(body)) throw new CairnError("bad-request", "malformed forwarded HTTP request");
+    // Only what a client agent forwards: never this server's own agent endpoints (leave, register...).
+    let path: string;
+    try {
+      path = decodeURIComponent(splitTarget(body.target).path);
+    } catch {
+      throw new CairnError("bad-request", "malformed forwarded request path");
+    }
+    if (isAgentLocal(path)) throw new CairnError("permission-denied", "agent endpoints are not served to client agents");
     const h = deps.http();
     if (h === undefined) throw new CairnError("unavailable", "this server does not serve forwarded HTTP requests yet");
     const key = `${ctx.remote}/${body.id}`;

@@ -54,6 +54,27 @@ export interface NodeStateReply {
   readonly rows: Uint8Array;
 }
 
+/** Whether a request path is answered by the client agent itself (not forwarded). */
+export function isAgentLocal(path: string): boolean {
+  if (!path.startsWith("/v1/")) return true;
+  if (path.startsWith("/v1/agent/")) return path.startsWith("/v1/agent/connect/") ? false : true;
+  if (path === "/v1/agent") return true;
+  if (path.startsWith("/v1/event/")) return true;
+  if (path === "/v1/operator/keyring" || path.startsWith("/v1/operator/keyring/")) return true;
+  return false;
+}
+
+/** Path and raw query of a request target (origin- or absolute-form). */
+export function splitTarget(target: string): { path: string; query: string; origin: string } {
+  let t = target;
+  if (t.charCodeAt(0) !== 47) {
+    const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/]*/.exec(t);
+    if (abs) t = t.slice(abs[0].length) || "/";
+  }
+  const qi = t.indexOf("?");
+  return { path: qi < 0 ? t : t.slice(0, qi), query: qi < 0 ? "" : t.slice(qi + 1), origin: t };
+}
+
 const isObj = (b: unknown): b is Record<string, unknown> => typeof b === "object" && b !== null;
 const isBytes = (b: unknown): b is Uint8Array => b instanceof Uint8Array;
 

@@ -230,6 +230,13 @@ t("forwarded KV write and read; fail-over to the other server when the current o
     assert.is(after.status, 200, after.text);
     assert.is(JSON.parse(after.text), `127.0.0.1:${second.port}`);
     assert.is(c.pool.current()?.name, second.name);
+    // A server never runs its own agent endpoints for an RPC caller (even spelled with escapes).
+    for (const target of ["/v1/agent/self", "/v1/%61gent/leave"]) {
+      const raw = await c.rpc.call(`127.0.0.1:${second.port}`, "Client.HTTP", {
+        id: "x", method: "PUT", target, headers: {}, contentLength: -1, body: null, tooLarge: null,
+      }).then(() => "answered", (e: unknown) => String(e));
+      assert.match(raw, /agent endpoints are not served to client agents/, target);
+    }
     assert.ok(logs.some((l) => l.includes(`next active server is ${second.name}`)), logs.join("\n"));
   } finally {
     await c.close();
