@@ -88,6 +88,53 @@ const SKIP_HEADERS: ReadonlySet<string> = new Set([
   "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te", "trailer", "proxy-connection", "host",
 ]);
 
+/**
+ * What a client agent fills in before forwarding, as Consul's client HTTP layer does: a
+ * session created without a Node belongs to this agent's node, and `near=_agent` means this
+ * agent's node (the server would otherwise use its own name for both).
+ */
+export function agentDefaults(nodeName: string, method: string, path: string, target: string, body: Buffer | null): { target: string; body: Buffer | null } {
+  let t = target;
+  const qi = t.indexOf("?");
+  if (qi >= 0 && t.includes("_agent", qi)) {
+    const parts = t.slice(qi + 1).split("&").map((kv) => {
+      const eq = kv.indexOf("=");
+      if (eq < 0) return kv;
+      let k: string;
+      let v: string;
+      try {
+        k = decodeURIComponent(kv.slice(0, eq).replace(/\+/g, " "));
+        v = decodeURIComponent(kv.slice(eq + 1).replace(/\+/g, " "));
+      } catch {
+        return kv;
+      }
+      return k === "near" && v === "_agent" ? `near=${encodeURIComponent(nodeName)}` : kv;
+    });
+    t = `${t.slice(0, qi)}?${parts.join("&")}`;
+  }
+  let b = body;
+  if (method === "PUT" && path === "/v1/session/create") {
+    const text = b === null ? "" : b.toString("utf8");
+    const node = `"Node":${JSON.stringify(nodeName)}`;
+    if (text.trim() === "") b = Buffer.from(`{${node}}`);
+    else {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined; // the server answers the decode error
+      }
+      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && !Object.keys(parsed).some((k) => k.toLowerCase() === "node")) {
+        // Insert rather than re-encode, so the rest of the body reaches the server byte for byte.
+        const open = text.indexOf("{");
+        const rest = text.slice(open + 1);
+        b = Buffer.from(`${text.slice(0, open + 1)}${node}${rest.trim().startsWith("}") ? "" : ","}${rest}`);
+      }
+    }
+  }
+  return { target: t, body: b };
+}
+
 /** The forwarded call's timeout: a blocking query's wait (capped) + its jitter + a margin. */
 export function forwardTimeoutMs(rawQuery: string): number {
   const q = new URLSearchParams(rawQuery);
@@ -277,13 +324,15 @@ export class ClientAgent {
     try {
       const rb = await ex.readBody(CLIENT_RPC_MAX_BODY_BYTES);
       if (ex.aborted) return;
+      const fixed = rb.ok ? agentDefaults(this.opts.nodeName, ex.method, splitTarget(target).path, target, rb.data.length === 0 ? null : rb.data) : { target, body: null };
+      const body = fixed.body;
       const req: HttpForwardRequest = {
         id,
         method: ex.method,
-        target,
+        target: fixed.target,
         headers: flatHeaders(ex.headers),
-        contentLength: ex.contentLength,
-        body: rb.ok ? (rb.data.length === 0 ? null : new Uint8Array(rb.data.buffer, rb.data.byteOffset, rb.data.length)) : null,
+        contentLength: body === null || (rb.ok && body === rb.data) ? ex.contentLength : body.length,
+        body: body === null ? null : new Uint8Array(body.buffer, body.byteOffset, body.length),
         tooLarge: rb.ok ? null : { received: rb.received, declared: rb.declared },
       };
       ex.onAbort(() => {

@@ -9,7 +9,7 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { ClientAgent, forwardTimeoutMs, isAgentLocal, NO_KNOWN_SERVERS, splitTarget } from "../../src/agent/client.ts";
+import { agentDefaults, ClientAgent, forwardTimeoutMs, isAgentLocal, NO_KNOWN_SERVERS, splitTarget } from "../../src/agent/client.ts";
 import { ServerPool, serversOf } from "../../src/agent/client_pool.ts";
 import { startHttpServer, type HttpServer } from "../../src/http/index.ts";
 import { RpcServer } from "../../src/rpc/index.ts";
@@ -87,6 +87,21 @@ t("forwarded paths: everything but the agent's own endpoints; blocking timeouts 
   assert.is(forwardTimeoutMs("index=5&wait=16s"), 16_000 + 1_000 + 10_000);
   assert.is(forwardTimeoutMs("index=5"), 300_000 + 18_750 + 10_000);
   assert.is(forwardTimeoutMs("index=5&wait=1h"), 600_000 + 37_500 + 10_000);
+});
+
+t("agent defaults a client fills in: session Node, near=_agent", () => {
+  const b = (x: string | null): Buffer | null => (x === null ? null : Buffer.from(x));
+  const body = (r: { body: Buffer | null }): string => r.body?.toString() ?? "";
+  assert.is(body(agentDefaults("c1", "PUT", "/v1/session/create", "/v1/session/create", null)), '{"Node":"c1"}');
+  assert.is(body(agentDefaults("c1", "PUT", "/v1/session/create", "/v1/session/create", b(' {} '))), ' {"Node":"c1"} ');
+  assert.is(body(agentDefaults("c1", "PUT", "/v1/session/create", "/v1/session/create", b('{"TTL":"10s"}'))), '{"Node":"c1","TTL":"10s"}');
+  assert.is(body(agentDefaults("c1", "PUT", "/v1/session/create", "/v1/session/create", b('{"node":"other"}'))), '{"node":"other"}');
+  assert.is(body(agentDefaults("c1", "PUT", "/v1/session/create", "/v1/session/create", b("[1]"))), "[1]");
+  assert.is(body(agentDefaults("c1", "PUT", "/v1/session/create", "/v1/session/create", b("{bad"))), "{bad");
+  assert.is(body(agentDefaults("c1", "PUT", "/v1/kv/a", "/v1/kv/a", b("{}"))), "{}");
+  assert.is(agentDefaults("my node", "GET", "/v1/catalog/nodes", "/v1/catalog/nodes?near=_agent&stale", null).target, "/v1/catalog/nodes?near=my%20node&stale");
+  assert.is(agentDefaults("c1", "GET", "/v1/catalog/nodes", "/v1/catalog/nodes?near=s2", null).target, "/v1/catalog/nodes?near=s2");
+  assert.is(agentDefaults("c1", "GET", "/v1/kv/_agent", "/v1/kv/_agent", null).target, "/v1/kv/_agent");
 });
 
 // ---- in-process servers ------------------------------------------------------------

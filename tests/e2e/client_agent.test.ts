@@ -155,6 +155,17 @@ t("a client started with a service in its config registers it once it finds the 
   }
 });
 
+t("a session created through a client without a Node belongs to the client's node", async () => {
+  const r = await fetch(`${ca.base}/v1/session/create`, { method: "PUT", body: JSON.stringify({ TTL: "30s", Name: "lock" }) });
+  assert.is(r.status, 200);
+  const id = ((await r.json()) as { ID: string }).ID;
+  const info = (await getJson(cb, `/v1/session/info/${id}`)) as { Node: string; Name: string }[];
+  assert.is(info[0]?.Node, "ca");
+  assert.is(info[0]?.Name, "lock");
+  const near = await get(ca, "/v1/catalog/nodes?near=_agent");
+  assert.is(near.status, 200);
+});
+
 t("a blocking query through a client wakes on a write made through the other client", async () => {
   await fetch(`${ca.base}/v1/kv/block/k`, { method: "PUT", body: "1" });
   const first = await get(cb, "/v1/kv/block/k");
