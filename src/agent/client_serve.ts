@@ -17,6 +17,7 @@ import { startHttpServer, type HttpServer, type HttpServerOptions } from "../htt
 import { registerClientEndpoints } from "../server/rpc_endpoints.ts";
 import type { Backend } from "../server/types.ts";
 import type { CatalogReader } from "../state/catalog_types.ts";
+import { CLIENT_RPC_MAX_INFLIGHT } from "../shared/limits.ts";
 
 export interface ServeClientsOptions {
   /** Where a single server's RPC listener binds. */
@@ -47,7 +48,8 @@ export async function serveClients(o: ServeClientsOptions): Promise<ClientServic
       return undefined;
     }
   } else {
-    const r = new RpcServer();
+    // A client agent's parked blocking queries are requests in flight on its one connection.
+    const r = new RpcServer({ limits: { maxInflight: CLIENT_RPC_MAX_INFLIGHT } });
     try {
       await r.listen(o.bindAddr === "" ? "0.0.0.0" : o.bindAddr, o.port);
     } catch (e) {
