@@ -19,6 +19,7 @@ import type { Logger } from "./log.ts";
 import type { AgentView, Backend, MemberView } from "../server/types.ts";
 import { SingleServer } from "../server/single.ts";
 import { ClusterServer } from "./cluster.ts";
+import type { AutopilotConfig } from "../state/autopilot_table.ts";
 import type { FsmStore } from "../server/fsm_store.ts";
 import type { SessionRow } from "../state/index.ts";
 import type { RaftOps } from "../http/agent_ops.ts";
@@ -78,6 +79,8 @@ export interface AgentOptions {
   readonly trailingLogs: number;
   /** performance.raft_multiplier (Raft timing of a multi-server cluster; default 5). */
   readonly raftMultiplier?: number;
+  /** The config file's `autopilot` block (a cluster's leader stores it when the state has none). */
+  readonly autopilot?: AutopilotConfig;
   readonly disableKvKeyValidation: boolean;
   readonly responseHeaders: Readonly<Record<string, string>>;
   readonly debugConfig: Record<string, unknown>;
@@ -211,7 +214,9 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
   // pool disabled it could never find one, so it keeps running standalone (as before).
   const clientMode = !opts.server && !opts.dev && opts.serfLanPort !== -1;
   if (!opts.server && !opts.dev && !clientMode) log("warn", "client agent without a LAN pool (ports.serf_lan = -1): no servers can be found; running standalone with a store of its own");
-  const client = clientMode ? new ClientAgent({ nodeName: opts.nodeName, datacenter: opts.datacenter, log: logger.named("agent.client") }) : undefined;
+  const client = clientMode
+    ? new ClientAgent({ nodeName: opts.nodeName, datacenter: opts.datacenter, log: logger.named("agent.client"), responseHeaders: opts.responseHeaders })
+    : undefined;
   // ---- end client agent
   // ---- Raft cluster (agent/cluster.ts): a server with bootstrap_expect > 1 (never -dev)
   const clustered = opts.server && !opts.dev && (opts.bootstrapExpect ?? 0) > 1 && opts.dataDir !== undefined;
@@ -232,6 +237,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
         raftMultiplier: opts.raftMultiplier ?? 5,
         snapshotThreshold: opts.snapshotThreshold,
         trailingLogs: opts.trailingLogs,
+        ...(opts.autopilot === undefined ? {} : { autopilot: opts.autopilot }),
       },
       { store, log: logger.named("agent.server.raft"), onLeadership: (l) => onLeadership(l) },
     );

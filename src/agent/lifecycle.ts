@@ -69,6 +69,7 @@ export function agentOptions(cfg: RuntimeConfig): AgentOptions {
     snapshotThreshold: cfg.raft.snapshotThreshold,
     trailingLogs: cfg.raft.trailingLogs,
     raftMultiplier: cfg.raft.multiplier,
+    autopilot: cfg.autopilot,
     disableKvKeyValidation: cfg.disableKvKeyValidation,
     responseHeaders: cfg.http.responseHeaders,
     debugConfig: debugConfig(cfg),

@@ -13,6 +13,10 @@ import { decodeAutopilotConfig, renderAutopilotConfig } from "../../src/http/ope
 import { getConfigLines, mergeSetFlags, prettyState } from "../../src/cli/operator_autopilot.ts";
 import { FlagSet } from "../../src/cli/flags.ts";
 import type { Command } from "../../src/state/types.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { agentFlagSet, hostDeps, loadConfig, loadOptionsFromFlags } from "../../src/agent/config/index.ts";
 
 test("autopilot-set round-trips through the command codec", () => {
   const cmds: Command[] = [
@@ -156,6 +160,30 @@ test("CLI: pretty state as Consul's formatter", () => {
       "",
     ].join("\n"),
   );
+});
+
+test("config file: the autopilot block over Consul's defaults", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "cairn-autopilot-"));
+  try {
+    const file = path.join(dir, "a.hcl");
+    writeFileSync(file, 'autopilot { server_stabilization_time = "3s" min_quorum = 3 cleanup_dead_servers = false }\n');
+    const load = async (args: string[]) => {
+      const fs = agentFlagSet();
+      const p = fs.parse(args);
+      if (p.kind !== "ok") throw new Error("flags");
+      const o = loadOptionsFromFlags(fs);
+      if (!o.ok) throw new Error(o.errors.join("\n"));
+      const r = await loadConfig(o.options, { ...hostDeps(), hostname: () => "h", privateIPv4: () => ["10.1.2.3"], publicIPv6: () => [] });
+      if (!r.ok) throw new Error(r.errors.join("\n"));
+      return r.config;
+    };
+    const plain = await load(["-data-dir", dir]);
+    assert.equal(plain.autopilot, DEFAULT_AUTOPILOT_CONFIG);
+    const c = await load(["-data-dir", dir, "-config-file", file]);
+    assert.equal(c.autopilot, { ...DEFAULT_AUTOPILOT_CONFIG, serverStabilizationTimeMs: 3000, minQuorum: 3, cleanupDeadServers: false });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

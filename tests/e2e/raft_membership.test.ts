@@ -20,6 +20,7 @@ import { runCli, waitFor } from "./watch_helpers.ts";
 
 const CONFIG = `performance { raft_multiplier = 1 }
 gossip_lan { probe_interval = "200ms" probe_timeout = "100ms" gossip_interval = "100ms" suspicion_mult = 3 }
+autopilot { max_trailing_logs = 260 }
 `;
 
 interface Node {
@@ -130,7 +131,7 @@ t.after(async () => {
 t("three servers bootstrap; autopilot configuration GET/PUT with ?cas and the CLI", async () => {
   const first = nodes.slice(0, 3);
   const leader = await agreedLeader(first, 15_000);
-  // The leader stores Consul's defaults in the replicated state.
+  // The leader stores the config file's autopilot block (over Consul's defaults) in the replicated state.
   let cfg: Record<string, unknown> = {};
   await waitFor(async () => {
     const r = await get(nodes[1]!, "/v1/operator/autopilot/configuration");
@@ -138,7 +139,7 @@ t("three servers bootstrap; autopilot configuration GET/PUT with ?cas and the CL
     return r.status === 200 && typeof cfg.ModifyIndex === "number" && cfg.ModifyIndex > 0;
   }, 10_000, "autopilot configuration stored");
   assert.equal({ ...cfg, CreateIndex: 0, ModifyIndex: 0 }, {
-    CleanupDeadServers: true, LastContactThreshold: "200ms", MaxTrailingLogs: 250, MinQuorum: 0, ServerStabilizationTime: "10s",
+    CleanupDeadServers: true, LastContactThreshold: "200ms", MaxTrailingLogs: 260, MinQuorum: 0, ServerStabilizationTime: "10s",
     RedundancyZoneTag: "", DisableUpgradeMigration: false, UpgradeVersionTag: "", CreateIndex: 0, ModifyIndex: 0,
   });
   const mi = cfg.ModifyIndex as number;

@@ -109,6 +109,18 @@ export interface RaftConfig {
   readonly leaderLeaseTimeoutMs: number;
 }
 
+/** The config file's `autopilot` block: the leader stores it when the replicated state has none. */
+export interface AutopilotRuntimeConfig {
+  readonly cleanupDeadServers: boolean;
+  readonly lastContactThresholdMs: number;
+  readonly maxTrailingLogs: number;
+  readonly minQuorum: number;
+  readonly serverStabilizationTimeMs: number;
+  readonly redundancyZoneTag: string;
+  readonly disableUpgradeMigration: boolean;
+  readonly upgradeVersionTag: string;
+}
+
 export interface RuntimeConfig {
   // identity and role
   readonly datacenter: string;
@@ -172,6 +184,7 @@ export interface RuntimeConfig {
 
   // consensus and gossip
   readonly raft: RaftConfig;
+  readonly autopilot: AutopilotRuntimeConfig;
   readonly gossipLan: GossipConfig;
   readonly gossipWan: GossipConfig;
   readonly sessionTtlMinMs: number;
