@@ -81,6 +81,26 @@ export interface ClientAgentOptions {
   readonly rebalanceMs?: number;
   /** Blocking wait of the own-node watch (tests shorten it). */
   readonly nodeWatchWaitMs?: number;
+  /** This agent's http_config.response_headers: set on forwarded replies too (over the server's). */
+  readonly responseHeaders?: Readonly<Record<string, string>>;
+}
+
+/** Go's http.CanonicalHeaderKey. */
+function canonicalHeader(k: string): string {
+  return k.toLowerCase().split("-").map((p) => (p.length > 0 ? (p[0] as string).toUpperCase() + p.slice(1) : p)).join("-");
+}
+
+/** Flat reply headers with `own` set over them (same names replaced). */
+export function withOwnHeaders(headers: readonly string[], own: Readonly<Record<string, string>>): string[] {
+  const names = Object.keys(own);
+  if (names.length === 0) return [...headers];
+  const drop = new Set(names.map((n) => n.toLowerCase()));
+  const out: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (!drop.has((headers[i] as string).toLowerCase())) out.push(headers[i] as string, headers[i + 1] as string);
+  }
+  for (const n of names) out.push(canonicalHeader(n), own[n] as string);
+  return out;
 }
 
 /** Hop-by-hop and transport headers that are not forwarded. */
@@ -341,7 +361,7 @@ export class ClientAgent {
       const idempotent = ex.method === "GET" || ex.method === "HEAD";
       const r = await this.call(METHOD_CLIENT_HTTP, req, { timeoutMs: forwardTimeoutMs(rawQuery), idempotent, sent: (a) => (sentTo = a) });
       if (!isHttpForwardReply(r)) throw new CairnError("internal", "malformed forwarded HTTP reply");
-      ex.reply(r.status, r.headers, r.body === null ? undefined : Buffer.from(r.body.buffer, r.body.byteOffset, r.body.length), false);
+      ex.reply(r.status, withOwnHeaders(r.headers, this.opts.responseHeaders ?? {}), r.body === null ? undefined : Buffer.from(r.body.buffer, r.body.byteOffset, r.body.length), false);
     } catch (e) {
       fail(isRpcError(e) && e.code === "remote" && e.kind === "bad-request" ? 400 : 500, errorText(e));
     } finally {

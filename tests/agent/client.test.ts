@@ -9,7 +9,7 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { agentDefaults, ClientAgent, forwardTimeoutMs, isAgentLocal, NO_KNOWN_SERVERS, splitTarget } from "../../src/agent/client.ts";
+import { agentDefaults, ClientAgent, forwardTimeoutMs, withOwnHeaders, isAgentLocal, NO_KNOWN_SERVERS, splitTarget } from "../../src/agent/client.ts";
 import { ServerPool, serversOf } from "../../src/agent/client_pool.ts";
 import { startHttpServer, type HttpServer } from "../../src/http/index.ts";
 import { RpcServer } from "../../src/rpc/index.ts";
@@ -102,6 +102,13 @@ t("agent defaults a client fills in: session Node, near=_agent", () => {
   assert.is(agentDefaults("my node", "GET", "/v1/catalog/nodes", "/v1/catalog/nodes?near=_agent&stale", null).target, "/v1/catalog/nodes?near=my%20node&stale");
   assert.is(agentDefaults("c1", "GET", "/v1/catalog/nodes", "/v1/catalog/nodes?near=s2", null).target, "/v1/catalog/nodes?near=s2");
   assert.is(agentDefaults("c1", "GET", "/v1/kv/_agent", "/v1/kv/_agent", null).target, "/v1/kv/_agent");
+});
+
+t("a client's own response headers go over the server's on forwarded replies", () => {
+  assert.equal(withOwnHeaders(["Content-Type", "application/json", "X-Team", "srv"], { "x-team": "client", "access-control-allow-origin": "*" }), [
+    "Content-Type", "application/json", "X-Team", "client", "Access-Control-Allow-Origin", "*",
+  ]);
+  assert.equal(withOwnHeaders(["A", "1"], {}), ["A", "1"]);
 });
 
 // ---- in-process servers ------------------------------------------------------------
