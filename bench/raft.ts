@@ -231,24 +231,24 @@ async function ceiling(o: Options, rep: Report): Promise<void> {
   }
 }
 
-async function cairnThroughput(o: Options, c: CairnCluster, rep: Report): Promise<void> {
-  for (const conns of L.LOAD_CONNECTIONS) {
-    const leader = await c.waitLeader(CLUSTER_FORM_TIMEOUT_MS);
-    const r = await L.runLoad(`cairn 3× PUT c=${conns} → ${leader.name}`, spec(leader.http.host, leader.http.port, "kv-put", conns, o.durationS));
-    rep.cairn.push({ scenario: "cairn 3 servers PUT 256 B via leader", conns, result: r });
-    if (r.non2xx + r.errors > 0) rep.problems.push(`cairn PUT c=${conns}: non-2xx ${r.non2xx}, errors ${r.errors}, codes ${JSON.stringify(r.statusCodes)}`);
-    const after = await c.agreedLeader();
-    if (after !== leader) rep.notes.push(`cairn PUT c=${conns}: leadership moved during the run (${leader.name} → ${after?.name ?? "none"})`);
-  }
+async function cairnRun(o: Options, c: CairnCluster, conns: number, rep: Report): Promise<void> {
+  const leader = await c.waitLeader(CLUSTER_FORM_TIMEOUT_MS);
+  const r = await L.runLoad(`cairn 3× PUT c=${conns} → ${leader.name}`, spec(leader.http.host, leader.http.port, "kv-put", conns, o.durationS));
+  rep.cairn.push({ scenario: "cairn 3 servers PUT 256 B via leader", conns, result: r });
+  if (r.non2xx + r.errors > 0) rep.problems.push(`cairn PUT c=${conns}: non-2xx ${r.non2xx}, errors ${r.errors}, codes ${JSON.stringify(r.statusCodes)}`);
+  const after = await c.agreedLeader();
+  if (after !== leader) rep.notes.push(`cairn PUT c=${conns}: leadership moved during the run (${leader.name} → ${after?.name ?? "none"})`);
 }
 
-async function etcdThroughput(o: Options, rep: Report): Promise<void> {
-  const scenario = "etcd 3 members PUT 256 B via leader";
+const ETCD_SCENARIO = "etcd 3 members PUT 256 B via leader";
+
+/** Installs (if needed) and starts the 3-member etcd reference; null (rows marked unavailable) when it cannot be had. */
+async function startEtcd(rep: Report): Promise<EtcdCluster | null> {
   const why = ensureEtcd();
   if (why !== null) {
-    for (const conns of L.LOAD_CONNECTIONS) rep.etcd.push({ scenario, conns, result: null, unavailable: `etcd not available: ${why.split("\n")[0]}` });
+    for (const conns of L.LOAD_CONNECTIONS) rep.etcd.push({ scenario: ETCD_SCENARIO, conns, result: null, unavailable: `etcd not available: ${why.split("\n")[0]}` });
     rep.problems.push(`etcd unavailable: ${why}`);
-    return;
+    return null;
   }
   const e = await EtcdCluster.create(tmpDir("etcd"));
   const p = L.phase("start 3 etcd members", 1, "");
@@ -256,19 +256,41 @@ async function etcdThroughput(o: Options, rep: Report): Promise<void> {
     e.startAll();
     const leader = await e.waitLeader(CLUSTER_FORM_TIMEOUT_MS);
     p.done(`leader ${leader.name} (client port ${leader.client.port})`);
-    for (const conns of L.LOAD_CONNECTIONS) {
-      const l = await e.waitLeader(CLUSTER_FORM_TIMEOUT_MS);
-      const r = await L.runLoad(`etcd 3× PUT c=${conns} → ${l.name}`, spec(l.client.host, l.client.port, "etcd-put", conns, o.durationS));
-      rep.etcd.push({ scenario, conns, result: r });
-      if (r.non2xx + r.errors > 0) rep.problems.push(`etcd PUT c=${conns}: non-2xx ${r.non2xx}, errors ${r.errors}`);
-    }
-    const v = etcdVersion();
-    rep.notes.push(`etcd reference: ${v}, 3 members on loopback, default durability (fsync per batch), v3 JSON gateway POST /v3/kv/put with base64 key/value`);
   } catch (err) {
     p.done("failed");
-    throw err;
-  } finally {
     await e.stopAll();
+    throw err;
+  }
+  rep.notes.push(`etcd reference: ${etcdVersion()}, 3 members on loopback, default durability (fsync per batch), v3 JSON gateway POST /v3/kv/put with base64 key/value; its run at each connection count follows cairn's directly`);
+  return e;
+}
+
+async function etcdRun(o: Options, e: EtcdCluster, conns: number, rep: Report): Promise<void> {
+  const l = await e.waitLeader(CLUSTER_FORM_TIMEOUT_MS);
+  const r = await L.runLoad(`etcd 3× PUT c=${conns} → ${l.name}`, spec(l.client.host, l.client.port, "etcd-put", conns, o.durationS));
+  rep.etcd.push({ scenario: ETCD_SCENARIO, conns, result: r });
+  if (r.non2xx + r.errors > 0) rep.problems.push(`etcd PUT c=${conns}: non-2xx ${r.non2xx}, errors ${r.errors}`);
+}
+
+/** cairn and etcd at each connection count back to back, so both see the same machine load. */
+async function throughput(o: Options, c: CairnCluster | null, rep: Report): Promise<void> {
+  const box: { etcd: EtcdCluster | null } = { etcd: null };
+  try {
+    if (o.sections.has("etcd")) {
+      await section(rep, "etcd start", async () => {
+        box.etcd = await startEtcd(rep);
+      });
+    }
+    for (const conns of L.LOAD_CONNECTIONS) {
+      if (c !== null && o.sections.has("cairn")) await section(rep, `cairn c=${conns}`, () => cairnRun(o, c, conns, rep));
+      const etcd = box.etcd;
+      if (etcd !== null) await section(rep, `etcd c=${conns}`, () => etcdRun(o, etcd, conns, rep));
+    }
+  } finally {
+    await box.etcd?.stopAll();
+  }
+  if (!o.sections.has("etcd") && o.sections.has("cairn")) {
+    for (const conns of L.LOAD_CONNECTIONS) rep.etcd.push({ scenario: ETCD_SCENARIO, conns, result: null, unavailable: "not run (--only)" });
   }
 }
 
@@ -484,7 +506,7 @@ async function main(): Promise<number> {
       const c = await formCluster(3, profDir);
       rep.notes.push(`cairn: 3 × \`node bin/cairn.mjs agent -server -bootstrap-expect 3 -data-dir … -retry-join … -config-file perf.hcl\` with \`performance { raft_multiplier = 1 }\` (heartbeat/election 1 s, lease 500 ms), loopback, durable (WAL fsync)`);
       try {
-        if (o.sections.has("cairn")) await section(rep, "cairn throughput", () => cairnThroughput(o, c, rep));
+        if (o.sections.has("cairn") || o.sections.has("etcd")) await throughput(o, c, rep);
         if (o.sections.has("failover")) await section(rep, "failover", () => failover(o, c, rep, path.join(benchDir, `raft-${stamp}.acked.log`)));
       } finally {
         for (const m of c.members) if (m.proc?.exited() === true && (await m.proc.exit).signal !== "SIGKILL") rep.problems.push(`${m.name} exited on its own: ${m.proc.output()}`);
@@ -492,9 +514,9 @@ async function main(): Promise<number> {
       }
     });
     if (profDir !== null) rep.notes.push(`CPU profiles: ${path.relative(process.cwd(), profDir)} (open in Chrome DevTools or speedscope)`);
+  } else if (o.sections.has("etcd")) {
+    await throughput(o, null, rep);
   }
-  if (o.sections.has("etcd")) await section(rep, "etcd", () => etcdThroughput(o, rep));
-  else if (o.sections.has("cairn")) for (const c of L.LOAD_CONNECTIONS) rep.etcd.push({ scenario: "etcd 3 members PUT 256 B via leader", conns: c, result: null, unavailable: "not run (--only)" });
   clearTimeout(budget);
 
   const totalS = (L.monoMs() - t0) / 1000;
