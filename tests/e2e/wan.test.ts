@@ -5,8 +5,9 @@
  * in /v1/agent/members?wan=1 and `cairn members -wan` (names <node>.<dc>, Consul's server
  * tags), /v1/catalog/datacenters shows both (the local one first), /v1/coordinate/datacenters
  * carries WAN coordinates that `cairn rtt -wan` reads, `cairn join -wan` works on a server
- * and is refused on a client (whose WAN member list is Consul's null), and a server that
- * leaves is shown `left` by the other datacenter.
+ * and is refused on a client of dc1 (whose WAN member list is Consul's null; its catalog
+ * reads go to dc1's server and list both datacenters), keyring operations cover the WAN pool
+ * and persist its keyring, and a server that leaves is shown `left` by the other datacenter.
  */
 
 import { suite } from "uvu";
@@ -41,7 +42,7 @@ const KEY2 = "HvY8ubRZMgafUOWvrOadwOckVa1wN3QWAo46FVKbVN8=";
 
 t.before(async () => {
   dir = tempDir("cairn-wan-");
-  dc1 = await startAgent({ args: ["-dev", "-node", "s1", "-datacenter", "dc1", "-encrypt", KEY1], serfWanPort: 0, serfLanPort: 0, readyTimeoutMs: 45_000 });
+  dc1 = await startAgent({ args: ["-dev", "-node", "s1", "-datacenter", "dc1", "-encrypt", KEY1], serfWanPort: 0, serfLanPort: 0, serverPort: 0, readyTimeoutMs: 45_000 });
   [dc2, client] = await Promise.all([
     startAgent({
       args: [
@@ -52,8 +53,13 @@ t.before(async () => {
       serfLanPort: 0,
       readyTimeoutMs: 45_000,
     }),
-    // A client: -serf-wan-port is set, but clients never run a WAN pool.
-    startAgent({ args: ["-data-dir", path.join(dir, "c1"), "-node", "c1", "-datacenter", "dc1"], serfWanPort: 0, readyTimeoutMs: 45_000 }),
+    // A client of dc1 (in dc1's LAN pool): -serf-wan-port is set, but clients never run a WAN pool.
+    startAgent({
+      args: ["-data-dir", path.join(dir, "c1"), "-node", "c1", "-datacenter", "dc1", "-encrypt", KEY1, "-retry-join", `127.0.0.1:${dc1.serfLanPort}`, "-retry-interval", "1s"],
+      serfWanPort: 0,
+      serfLanPort: 0,
+      readyTimeoutMs: 45_000,
+    }),
   ]);
 });
 
@@ -96,8 +102,8 @@ t("/v1/catalog/datacenters lists both datacenters on both, the local one first",
   await waitFor(async () => JSON.stringify(await getJson(dc2, "/v1/catalog/datacenters")) === '["dc2","dc1"]', 10_000, "dc2 sees dc1");
   const self = (await getJson(dc1, "/v1/agent/self")) as { Stats: { consul: { known_datacenters: string } } };
   assert.is(self.Stats.consul.known_datacenters, "2");
-  // A client has no WAN pool: its own datacenter only.
-  assert.equal(await getJson(client, "/v1/catalog/datacenters"), ["dc1"]);
+  // A client has no WAN pool; as Consul's client it asks a server of its dc.
+  assert.equal(await getJson(client, "/v1/catalog/datacenters"), ["dc1", "dc2"]);
 });
 
 t("/v1/coordinate/datacenters carries WAN coordinates (names without .<dc>) and cairn rtt -wan reads them", async () => {
@@ -144,7 +150,7 @@ t("cairn join -wan works on a server; a client refuses WAN joins and has no WAN 
 t("keyring operations span the WAN pool (listed first) and the LAN pool; the WAN keyring is persisted", async () => {
   const list = await runCli(["keyring", "-list", "-http-addr", addr(dc1)]);
   assert.is(list.code, 0, list.err);
-  assert.ok(list.out.includes(`WAN:\n  ${KEY1} [2/2]\n\ndc1 (LAN):\n  ${KEY1} [1/1]`), list.out);
+  assert.ok(list.out.includes(`WAN:\n  ${KEY1} [2/2]\n\ndc1 (LAN):\n  ${KEY1} [2/2]`), list.out);
   const inst = await runCli(["keyring", "-install", KEY2, "-http-addr", addr(dc1)]);
   assert.is(inst.code, 0, inst.err);
   const file = readFileSync(path.join(dir, "s2", "serf", "remote.keyring"), "utf8");
