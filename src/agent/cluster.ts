@@ -30,10 +30,11 @@
  * ServerStabilizationTime is promoted, and with CleanupDeadServers failed servers are
  * removed within MinQuorum and the "never a majority" limit. One deviation: a follower's
  * LastContact is judged against LastContactThreshold plus one heartbeat interval (100 ms x
- * raft_multiplier), since a healthy follower only hears from the leader that often. The autopilot configuration
- * lives in the replicated state (autopilot-set); the leader writes Consul's defaults when
- * none is stored. A leader that stops hands leadership to another voter first, so a
- * graceful leave (serf `left`) is removed by the next leader without an election wait.
+ * raft_multiplier), since a healthy follower only hears from the leader that often.
+ * The autopilot configuration lives in the replicated state (autopilot-set); the leader
+ * writes the config file's `autopilot` block (else Consul's defaults) when none is stored.
+ * A leader that stops hands leadership to an alive voter first, so its graceful leave
+ * (serf `left`) is removed by the next leader without an election wait.
  *
  * Must never: bootstrap a server that already has Raft state, bootstrap while another
  * server already has Raft peers, bootstrap with fewer than bootstrap_expect servers,

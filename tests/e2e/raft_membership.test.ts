@@ -182,10 +182,14 @@ t("a fourth server with -retry-join joins the running cluster and is promoted to
   assert.ok(await kvPut(leader, "before/join", "v1"));
   const fourth = nodes[3]!;
   await start(fourth, [nodes[0]!]);
+  const t0 = Date.now();
+  let added = 0;
   await waitFor(async () => {
     const c = await raftConfig(leader);
+    if (added === 0 && c?.Servers.length === 4) added = Date.now() - t0;
     return c !== undefined && c.Servers.length === 4 && c.Servers.every((s) => s.Voter);
   }, 30_000, "four voters in the configuration");
+  console.log(`  join: in the configuration ${added} ms after its HTTP was up, voter after ${Date.now() - t0} ms (ServerStabilizationTime 1s, reconcile every 10 s)`);
   const c = (await raftConfig(leader))!;
   const me = c.Servers.find((s) => s.Node === fourth.name);
   assert.is(me?.Address, addrOf(fourth), "the configuration records its RPC address");
@@ -249,12 +253,14 @@ t("the leader leaves gracefully: leadership moves, the configuration shrinks to 
     const out = await runCli(["leave", "-http-addr", `127.0.0.1:${leader.httpPort}`]);
     assert.is(out.code, 0, out.err);
     assert.match(out.out, "Graceful leave complete");
+    const t0 = Date.now();
     await Promise.race([leader.proc!.exited, new Promise((r) => setTimeout(r, 15_000))]);
     leader.proc = undefined;
     await waitFor(async () => {
       const c = await raftConfig(others[0]!);
       return c !== undefined && c.Servers.length === 3 && !c.Servers.some((s) => s.Node === leader.name);
     }, 20_000, "configuration without the leaver");
+    console.log(`  leave: configuration of three ${Date.now() - t0} ms after \`cairn leave\` returned`);
     const before = okWrites;
     await waitFor(() => okWrites >= before + 5, 10_000, "writes after the leave");
   } finally {
@@ -273,10 +279,12 @@ t("a SIGKILLed server is removed by dead-server cleanup once serf marks it faile
   await victim.proc!.stop("SIGKILL", 5000);
   victim.proc = undefined;
   const rest = live();
+  const t0 = Date.now();
   await waitFor(async () => {
     const c = await raftConfig(leader);
     return c !== undefined && c.Servers.length === 2 && !c.Servers.some((s) => s.Node === victim.name);
   }, 25_000, "dead server removed");
+  console.log(`  cleanup: SIGKILLed server removed ${Date.now() - t0} ms after the kill`);
   assert.ok(await kvPut(rest[1]!, "after/cleanup", "yes"));
   const r = await get(leader, "/v1/kv/after/cleanup?raw&consistent");
   assert.is(r.body, "yes");
