@@ -18,6 +18,8 @@ import { runCli, waitFor } from "./watch_helpers.ts";
 
 const CONFIG = `performance { raft_multiplier = 1 }
 gossip_lan { probe_interval = "200ms" probe_timeout = "100ms" gossip_interval = "100ms" suspicion_mult = 3 }
+# The killed leader must come back as a voter: no dead-server cleanup while it is down.
+autopilot { cleanup_dead_servers = false }
 `;
 
 interface Node {
