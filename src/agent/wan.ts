@@ -5,7 +5,7 @@
  * worker) with memberlist's WAN preset (Consul gossip_wan: 5 s probes, 3 s probe
  * timeout, suspicion mult 6, gossip_nodes 3, ...), the member name `<node>.<dc>` and
  * Consul's server tags (role=consul, dc, port, id, vsn, raft_vsn, build, bootstrap,
- * expect), joins -join-wan/-retry-join-wan in the background (every retry_interval_wan,
+ * expect), refuses members that are not Consul servers (Consul's wanMergeDelegate), joins -join-wan/-retry-join-wan in the background (every retry_interval_wan,
  * at most retry_max_wan attempts when set) and answers the WAN views:
  * /v1/agent/members?wan=1, /v1/catalog/datacenters (every datacenter with a server in
  * the pool, sorted by the median estimated RTT from this server, Consul's router
@@ -218,6 +218,7 @@ export async function startWan(opts: WanOptions, deps: WanDeps): Promise<WanPool
     encryptKeys: keyring.keys.length === 0 ? undefined : keyring.keys,
     keyringFile: keyring.keyringFile,
     tags: lanTags({ ...opts, server: true }),
+    mergePolicy: "consul-wan", // Consul's wanMergeDelegate: servers only
     serf: { reconnectTimeoutMs: opts.reconnectTimeoutMs ?? 72 * 3600_000 },
     log: (level, message) => log(level, `serf.wan: ${message}`),
     logLevel: "info",

@@ -65,6 +65,11 @@ export interface CoreDeps {
   rng: () => number;
   /** Payload attached to acks (serf: `[1]` + coordinate). */
   ackPayload?: () => Uint8Array | null;
+  /**
+   * memberlist's AliveDelegate (serf: the merge delegate on one member): a reason to ignore
+   * an alive message about another node, or null to accept it. Absent: accept all.
+   */
+  rejectAlive?: (node: string, meta: Uint8Array | null) => string | null;
 }
 
 export interface LocalNode {
@@ -327,6 +332,13 @@ export class SwimCore {
 
   #aliveNode(nowMs: number, a: Alive, bootstrap: boolean): void {
     if (this.#left && a.node === this.name) return;
+    if (a.node !== this.name && this.#deps.rejectAlive !== undefined) {
+      const why = this.#deps.rejectAlive(a.node, a.meta);
+      if (why !== null) {
+        this.#log("warn", `ignoring alive message for '${a.node}': ${why}`);
+        return;
+      }
+    }
     const vsn = a.vsn;
     if (vsn !== null && vsn.length >= 3) {
       const pmin = vsn[0] ?? 0;

@@ -47,7 +47,7 @@ import { splitHostPort } from "./driver_types.ts";
 import type { GossipHandle, GossipOptions, LogLevel, QueryOptions, QueryResult } from "./driver_types.ts";
 import { defaultSerfConfig, SerfCore } from "./serf/core.ts";
 import type { IncomingQuery, MemberEvent, SerfEffect, SerfMember, UserEvent } from "./serf/core.ts";
-import { encodeTags } from "./serf/messages.ts";
+import { decodeTags, encodeTags } from "./serf/messages.ts";
 import { answerKeyQuery, encodeKeyResponse, INTERNAL_QUERY_PREFIX, keyOpOf } from "./serf/keys.ts";
 
 const DEFAULT_PORT = 8301;
@@ -138,6 +138,7 @@ export class GossipDriver implements GossipHandle {
     this.#refreshAck = () => { ackPayload = encodeCoordinatePayload(this.#vivaldi.coordinate); };
     this.core = new SwimCore(this.config, { name: opts.name, addr: this.#self.addr, port: this.#self.port, meta }, {
       rng: Math.random, ackPayload: () => ackPayload,
+      ...(opts.mergePolicy === undefined ? {} : { rejectAlive: (node: string, m: Uint8Array | null) => mergeRejection(node, m) }),
     }, now);
     this.serf = new SerfCore({
       ...defaultSerfConfig(opts.name), gossipIntervalMs: this.config.gossipIntervalMs, ...opts.serf, name: opts.name, tags,
@@ -338,6 +339,16 @@ export class GossipDriver implements GossipHandle {
   /** This node's current Vivaldi coordinate (serf's GetCoordinate). */
   async coordinate(): Promise<Coordinate> {
     return this.#vivaldi.coordinate;
+  }
+
+  /** memberlist's MergeDelegate on a join push/pull (serf -> the pool's merge policy): the first refusal, or null. */
+  #mergeRejected(nodes: readonly { readonly name: string; readonly meta: Uint8Array | null }[]): string | null {
+    if (this.#opts.mergePolicy === undefined) return null;
+    for (const n of nodes) {
+      const why = mergeRejection(n.name, n.meta);
+      if (why !== null) return why;
+    }
+    return null;
   }
 
   /** serf's GetCachedCoordinate for every node heard from (peers' last reported coordinates; this node's current one). */
@@ -579,6 +590,8 @@ export class GossipDriver implements GossipHandle {
     if (reply === null || this.#closed) return;
     if (reply.type === "err") throw new CairnError("unavailable", `remote error: ${reply.error}`);
     if (reply.type !== "pushPull") throw new CairnError("bad-request", `unexpected reply ${reply.type} to push/pull`);
+    const rejected = join ? this.#mergeRejected(reply.nodes) : null;
+    if (rejected !== null) throw new CairnError("bad-request", rejected);
     const now = performance.now();
     this.#apply(this.core.mergeRemoteState(now, reply.nodes));
     this.#applySerf(this.serf.mergeRemoteState(now, reply.userState, join));
@@ -655,6 +668,11 @@ export class GossipDriver implements GossipHandle {
           this.#inboundPushPulls--;
           finish();
         });
+        const rejected = m.join ? this.#mergeRejected(m.nodes) : null;
+        if (rejected !== null) {
+          this.#log("warn", `Failed push/pull merge: ${rejected}`);
+          return;
+        }
         const now = performance.now();
         this.#apply(this.core.mergeRemoteState(now, m.nodes));
         this.#applySerf(this.serf.mergeRemoteState(now, m.userState, m.join));
@@ -686,4 +704,15 @@ export class GossipDriver implements GossipHandle {
 /** Runs a gossip pool in this thread (the worker uses this; tests may too). */
 export function startGossipInThread(opts: GossipOptions): Promise<GossipDriver> {
   return GossipDriver.start(opts);
+}
+
+/** Consul's wanMergeDelegate: a WAN member must be a Consul server (role=consul with a datacenter). */
+function mergeRejection(node: string, meta: Uint8Array | null): string | null {
+  let tags: Record<string, string>;
+  try {
+    tags = decodeTags(meta);
+  } catch {
+    return `Member '${node}' is not a server`;
+  }
+  return tags.role === "consul" && (tags.dc ?? "") !== "" ? null : `Member '${node}' is not a server`;
 }

@@ -42,6 +42,12 @@ export interface GossipOptions {
   label?: string;
   /** serf tags (Consul's role, dc, port, vsn, ...). */
   tags?: Record<string, string>;
+  /**
+   * serf's merge delegate: "consul-wan" is Consul's wanMergeDelegate (every member must be a
+   * Consul server, role=consul): a join whose remote state holds another member fails, and
+   * alive messages about one are ignored. Absent: no checks.
+   */
+  mergePolicy?: "consul-wan";
   /** serf timers (reconnect, reap, tombstones, coalescing). */
   serf?: Partial<Omit<SerfConfig, "name" | "tags">>;
   /** After the memberlist leave went out, wait this long before reporting the leave done (Consul 3 s). */

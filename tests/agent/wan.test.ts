@@ -9,7 +9,7 @@ import * as assert from "uvu/assert";
 import { datacenterMaps, datacentersByDistance, floodTargets, startWan, wanName, type WanOptions, type WanPool } from "../../src/agent/wan.ts";
 import type { MemberView } from "../../src/server/types.ts";
 import { newCoordinate, type Coordinate } from "../../src/coordinate/index.ts";
-import { wanConfig } from "../../src/gossip/index.ts";
+import { startGossip, wanConfig } from "../../src/gossip/index.ts";
 
 const srv = (name: string, dc: string): { name: string; tags: Record<string, string> } => ({ name, tags: { role: "consul", dc } });
 const at = (x: number): Coordinate => ({ ...newCoordinate(), Vec: [x, 0, 0, 0, 0, 0, 0, 0], Height: 0, Error: 0.1 });
@@ -114,6 +114,26 @@ test("two WAN pools: retry-join, members, datacenters, coordinates, force-leave 
     await until(() => a.members().find((x) => x.name === "s2.dc2")?.status === 3, 10_000, "s2.dc2 left");
     // A left dc stays known until reaped, as with Consul's router.
     assert.equal(await a.datacenters(), ["dc1", "dc2"]);
+  } finally {
+    for (const p of pools) await p.close();
+  }
+});
+
+test("the WAN pool takes Consul servers only (wanMergeDelegate): a client pool can neither join it nor be joined", async () => {
+  const pools: { close(): Promise<void> }[] = [];
+  try {
+    const a = await startWan(opts("s1", "dc1"), { log: () => {} });
+    pools.push(a);
+    const client = await startGossip({
+      name: "c1", bindAddr: "127.0.0.1", bindPort: 0, profile: "dev", tags: { role: "node", dc: "dc1" }, inProcess: true, logLevel: "none",
+    });
+    pools.push(client);
+    const failed = await a.join([`127.0.0.1:${client.port}`]).then(() => "", (e: unknown) => String(e));
+    assert.match(failed, /Member 'c1' is not a server/);
+    // The client's join reaches the WAN pool, which merges nothing of it and ignores its alive messages.
+    await client.join([`127.0.0.1:${a.port}`]);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(a.members().map((m) => m.name), ["s1.dc1"]);
   } finally {
     for (const p of pools) await p.close();
   }
