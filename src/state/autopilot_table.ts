@@ -2,8 +2,10 @@
  * autopilot_table: Consul's "autopilot-config" table — the one replicated
  * autopilot configuration row (CleanupDeadServers, LastContactThreshold, ...),
  * with its CreateIndex/ModifyIndex, and the check-and-set rule of
- * Consul's AutopilotCASConfig (a CAS against a missing row, or against a
- * ModifyIndex that is not the current one, changes nothing and answers false).
+ * Consul's AutopilotCASConfig (a CAS against a ModifyIndex that is not the current
+ * one changes nothing and answers false). Before any row is stored, readers show the
+ * defaults with ModifyIndex 0, so a CAS of 0 matches a missing row (Consul's leader always
+ * stores a row first; cairn's single server does not, and set-config must still work).
  *
  * Must never: read clocks, or keep a caller's object (rows are copied).
  */
@@ -43,7 +45,7 @@ export class AutopilotTable {
   /** Set at `index`; with `cas` (a ModifyIndex) only when the row exists and matches. */
   set(index: number, cfg: AutopilotConfig, cas: number | null): boolean {
     const old = this.row;
-    if (cas !== null && (old === undefined || old.modifyIndex !== cas)) return false;
+    if (cas !== null && (old === undefined ? cas !== 0 : old.modifyIndex !== cas)) return false;
     this.row = { ...copyConfig(cfg), createIndex: old?.createIndex ?? index, modifyIndex: index };
     return true;
   }

@@ -26,17 +26,19 @@ test("autopilot-set round-trips through the command codec", () => {
   for (const c of cmds) assert.equal(decodeCommand(encodeCommand(c)), c);
 });
 
-test("store: set, CAS against the ModifyIndex, CAS without a row fails", () => {
+test("store: set, CAS against the ModifyIndex (0 matches a missing row)", () => {
   const s = new Store();
   assert.is(s.autopilotConfig(), undefined);
-  assert.equal(s.apply(1, { type: "autopilot-set", config: DEFAULT_AUTOPILOT_CONFIG, cas: 0 }), { type: "bool", ok: false }, "CAS with no row");
+  assert.equal(s.apply(1, { type: "autopilot-set", config: DEFAULT_AUTOPILOT_CONFIG, cas: 5 }), { type: "bool", ok: false }, "CAS 5 with no row");
   assert.is(s.autopilotConfig(), undefined);
-  assert.equal(s.apply(2, { type: "autopilot-set", config: DEFAULT_AUTOPILOT_CONFIG, cas: null }), { type: "bool", ok: true });
+  // No row reads as the defaults at ModifyIndex 0: a CAS of 0 matches it.
+  assert.equal(s.apply(2, { type: "autopilot-set", config: DEFAULT_AUTOPILOT_CONFIG, cas: 0 }), { type: "bool", ok: true });
   assert.equal([s.autopilotConfig()?.createIndex, s.autopilotConfig()?.modifyIndex], [2, 2]);
-  assert.equal(s.apply(3, { type: "autopilot-set", config: { ...DEFAULT_AUTOPILOT_CONFIG, maxTrailingLogs: 9 }, cas: 1 }), { type: "bool", ok: false });
+  assert.equal(s.apply(3, { type: "autopilot-set", config: DEFAULT_AUTOPILOT_CONFIG, cas: 0 }), { type: "bool", ok: false }, "CAS 0 once a row exists");
+  assert.equal(s.apply(30, { type: "autopilot-set", config: { ...DEFAULT_AUTOPILOT_CONFIG, maxTrailingLogs: 9 }, cas: 1 }), { type: "bool", ok: false });
   assert.is(s.autopilotConfig()?.maxTrailingLogs, 250);
-  assert.equal(s.apply(4, { type: "autopilot-set", config: { ...DEFAULT_AUTOPILOT_CONFIG, maxTrailingLogs: 9 }, cas: 2 }), { type: "bool", ok: true });
-  assert.equal([s.autopilotConfig()?.maxTrailingLogs, s.autopilotConfig()?.createIndex, s.autopilotConfig()?.modifyIndex], [9, 2, 4]);
+  assert.equal(s.apply(40, { type: "autopilot-set", config: { ...DEFAULT_AUTOPILOT_CONFIG, maxTrailingLogs: 9 }, cas: 2 }), { type: "bool", ok: true });
+  assert.equal([s.autopilotConfig()?.maxTrailingLogs, s.autopilotConfig()?.createIndex, s.autopilotConfig()?.modifyIndex], [9, 2, 40]);
 });
 
 test("Raft snapshots carry the row (header field); snapshots without it restore to none", () => {

@@ -322,14 +322,17 @@ t("a single server answers the autopilot endpoints as its own healthy leader", a
     assert.ok(hb.Servers[0]!.Leader && hb.Servers[0]!.Voter);
     const c = JSON.parse(await (await fetch(`${dev.base}/v1/operator/autopilot/configuration`)).text()) as { ModifyIndex: number; MinQuorum: number };
     assert.is(c.MinQuorum, 0);
-    const cas = await fetch(`${dev.base}/v1/operator/autopilot/configuration?cas=${c.ModifyIndex}`, { method: "PUT", body: JSON.stringify({ ...c, MinQuorum: 1 }) });
-    // No row stored yet on a single server (index 0): a CAS cannot match; a plain PUT stores one.
-    assert.is((await cas.text()).trim(), c.ModifyIndex === 0 ? "false" : "true");
-    const plain = await fetch(`${dev.base}/v1/operator/autopilot/configuration`, { method: "PUT", body: JSON.stringify({ ...c, MinQuorum: 1 }) });
-    assert.is((await plain.text()).trim(), "true");
+    // A single server stores no row until the first write: the defaults show ModifyIndex 0, and a CAS of 0 matches.
+    assert.is(c.ModifyIndex, 0);
+    const cas = await fetch(`${dev.base}/v1/operator/autopilot/configuration?cas=0`, { method: "PUT", body: JSON.stringify({ ...c, MinQuorum: 1 }) });
+    assert.is((await cas.text()).trim(), "true");
     const c2 = JSON.parse(await (await fetch(`${dev.base}/v1/operator/autopilot/configuration`)).text()) as { ModifyIndex: number; MinQuorum: number };
     assert.is(c2.MinQuorum, 1);
     assert.ok(c2.ModifyIndex > 0);
+    const stale = await fetch(`${dev.base}/v1/operator/autopilot/configuration?cas=0`, { method: "PUT", body: JSON.stringify({ ...c, MinQuorum: 2 }) });
+    assert.is((await stale.text()).trim(), "false");
+    const set = await runCli(["operator", "autopilot", "set-config", "-min-quorum=3", "-http-addr", dev.base.replace("http://", "")]);
+    assert.is(set.out.trim(), "Configuration updated!", set.err);
   } finally {
     await dev.stop("SIGKILL", 2000);
   }
