@@ -7,7 +7,8 @@
  * carries WAN coordinates that `cairn rtt -wan` reads, `cairn join -wan` works on a server
  * and is refused on a client of dc1 (whose WAN member list is Consul's null; its catalog
  * reads go to dc1's server and list both datacenters), keyring operations cover the WAN pool
- * and persist its keyring, and a server that leaves is shown `left` by the other datacenter.
+ * and persist its keyring, a server that leaves is shown `left` by the other datacenter, and a
+ * second dc1 server that only joins dc1's LAN pool is flood-joined into the WAN pool.
  */
 
 import { suite } from "uvu";
@@ -24,6 +25,7 @@ let dir = "";
 let dc1: AgentProc;
 let dc2: AgentProc;
 let client: AgentProc;
+let dc1b: AgentProc | undefined;
 
 async function getJson(a: AgentProc, p: string): Promise<unknown> {
   const r = await fetch(a.base + p);
@@ -64,7 +66,7 @@ t.before(async () => {
 });
 
 t.after(async () => {
-  await Promise.all([dc1, dc2, client].filter((a) => a !== undefined).map((a) => a.stop("SIGKILL", 2000)));
+  await Promise.all([dc1, dc2, client, dc1b].filter((a) => a !== undefined).map((a) => a.stop("SIGKILL", 2000)));
   removeDir(dir);
 });
 
@@ -171,6 +173,26 @@ t("a server that leaves is shown left in the other datacenter's WAN pool", async
   const cli = await runCli(["members", "-wan", "-status", "left", "-http-addr", addr(dc1)]);
   assert.is(cli.code, 0, cli.err);
   assert.match(cli.out, /s2\.dc2\s+\S+\s+left\s+server/);
+});
+
+t("a second server of dc1 that only joins the LAN pool is flood-joined into the WAN pool", async () => {
+  const b = await startAgent({
+    args: ["-dev", "-node", "s1b", "-datacenter", "dc1", "-encrypt", KEY1, "-join", `127.0.0.1:${dc1.serfLanPort}`],
+    serfWanPort: 0,
+    serfLanPort: 0,
+    readyTimeoutMs: 45_000,
+  });
+  dc1b = b;
+  const lan = (await getJson(dc1, "/v1/agent/members")) as Member[];
+  await waitFor(async () => ((await getJson(dc1, "/v1/agent/members")) as Member[]).some((m) => m.Name === "s1b" && m.Tags.wan_join_port === String(b.serfWanPort)), 10_000, `s1b in dc1's LAN pool with wan_join_port (had ${lan.length})`);
+  for (const a of [dc1, b]) {
+    await waitFor(async () => {
+      const ms = await wanMembers(a);
+      return ms.some((m) => m.Name === "s1.dc1" && m.Status === 1) && ms.some((m) => m.Name === "s1b.dc1" && m.Status === 1);
+    }, 15_000, `s1.dc1 and s1b.dc1 alive in the WAN pool of ${a.base}`);
+  }
+  // (s2.dc2 left before s1b came: memberlist does not hand left members to a new joiner.)
+  assert.equal((await wanMembers(b)).filter((m) => m.Status === 1).map((m) => m.Name), ["s1.dc1", "s1b.dc1"]);
 });
 
 t.run();
