@@ -51,10 +51,12 @@ interface Options {
   readonly kills: number;
   readonly sections: ReadonlySet<Section>;
   readonly cpuProf: boolean;
+  readonly repeat: number;
 }
 
-const USAGE = `usage: npm run bench -- raft [--duration=S] [--kills=N] [--only=${SECTIONS.join(",")}] [--cpu-prof]
+const USAGE = `usage: npm run bench -- raft [--duration=S] [--repeat=N] [--kills=N] [--only=${SECTIONS.join(",")}] [--cpu-prof]
   --duration=S   seconds per load run (default ${L.LOAD_RUN_SECONDS})
+  --repeat=N     runs per system and connection count, cairn and etcd alternating (default 3; rows show the median run)
   --kills=N      leader SIGKILLs in the failover section (default 20)
   --cpu-prof     run the cairn servers under node --cpu-prof (profiles in .bench/prof-<time>/, written when
                  a server exits gracefully — the killed leaders of the failover section write none)`;
@@ -63,6 +65,7 @@ function parseArgs(argv: readonly string[]): Options {
   let durationS = L.LOAD_RUN_SECONDS;
   let kills = 20;
   let cpuProf = false;
+  let repeat = 3;
   let sections = new Set<Section>(SECTIONS);
   for (const a of argv) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
@@ -81,6 +84,10 @@ function parseArgs(argv: readonly string[]): Options {
         kills = Math.floor(Number(v));
         if (!Number.isFinite(kills) || kills < 0) throw new Error(`--kills=${v}: expected a number >= 0`);
         break;
+      case "repeat":
+        repeat = Math.floor(Number(v));
+        if (!Number.isFinite(repeat) || repeat < 1) throw new Error(`--repeat=${v}: expected a number >= 1`);
+        break;
       case "cpu-prof":
         cpuProf = true;
         break;
@@ -96,7 +103,7 @@ function parseArgs(argv: readonly string[]): Options {
     }
   }
   if (kills === 0) sections.delete("failover");
-  return { durationS, kills, sections, cpuProf };
+  return { durationS, kills, sections, cpuProf, repeat };
 }
 
 // ---- report ----
@@ -107,6 +114,10 @@ interface Row {
   readonly result: LoadResult | null;
   /** why there is no result */
   readonly unavailable?: string;
+  /** CPU time (user + system, all threads) the cluster's server processes used per request, µs */
+  readonly cpuUsPerReq?: number;
+  /** req/s of every run when the scenario was repeated (the row shows the median run) */
+  readonly runs?: readonly number[];
 }
 
 interface Fact {
@@ -126,12 +137,14 @@ class Report {
   readonly raw: Record<string, unknown> = {};
 
   table(): string {
-    const head = ["scenario", "conns", "req/s", "p50 ms", "p99 ms", "non-2xx / errors", "vs etcd", "target", "ok?"];
+    const head = ["scenario", "conns", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "non-2xx / errors", "vs etcd", "target", "ok?"];
     const rows: string[][] = [];
     const line = (r: Row, vs: string, target: string, ok: boolean | null): string[] => {
-      if (r.result === null) return [r.scenario, String(r.conns), "unavailable", "—", "—", r.unavailable ?? "", vs, target, L.fmtOk(ok)];
+      if (r.result === null) return [r.scenario, String(r.conns), "unavailable", "—", "—", "—", r.unavailable ?? "", vs, target, L.fmtOk(ok)];
       const x = r.result;
-      return [r.scenario, String(r.conns), L.fmtInt(x.reqPerSec), L.fmtMs(x.p50Ms), L.fmtMs(x.p99Ms), `${x.non2xx} / ${x.errors}`, vs, target, L.fmtOk(ok)];
+      const cpu = r.cpuUsPerReq === undefined ? "—" : L.fmtInt(r.cpuUsPerReq);
+      const rps = r.runs !== undefined && r.runs.length > 1 ? `${L.fmtInt(x.reqPerSec)} (${r.runs.map((v) => L.fmtInt(v)).join(" / ")})` : L.fmtInt(x.reqPerSec);
+      return [r.scenario, String(r.conns), rps, L.fmtMs(x.p50Ms), L.fmtMs(x.p99Ms), cpu, `${x.non2xx} / ${x.errors}`, vs, target, L.fmtOk(ok)];
     };
     for (const r of this.ceiling) rows.push(line(r, "—", "—", null));
     for (const r of this.cairn) {
@@ -184,6 +197,21 @@ async function section(rep: Report, name: string, fn: () => Promise<void>): Prom
   }
 }
 
+/** user + system CPU time of the given processes (all their threads), ms; /proc ticks are 10 ms (CLK_TCK 100). */
+function cpuMs(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      // gone
+    }
+  }
+  return ticks * 10;
+}
+
 async function put(ep: L.Endpoint, key: string, value: string, timeoutMs: number): Promise<boolean> {
   try {
     const r = await L.httpRequest(ep, "PUT", `/v1/kv/${key}`, { body: value, timeoutMs });
@@ -233,8 +261,11 @@ async function ceiling(o: Options, rep: Report): Promise<void> {
 
 async function cairnRun(o: Options, c: CairnCluster, conns: number, rep: Report): Promise<void> {
   const leader = await c.waitLeader(CLUSTER_FORM_TIMEOUT_MS);
+  const pids = c.live().map((m) => m.proc?.pid ?? 0);
+  const cpu0 = cpuMs(pids);
   const r = await L.runLoad(`cairn 3× PUT c=${conns} → ${leader.name}`, spec(leader.http.host, leader.http.port, "kv-put", conns, o.durationS));
-  rep.cairn.push({ scenario: "cairn 3 servers PUT 256 B via leader", conns, result: r });
+  const cpuUsPerReq = ((cpuMs(pids) - cpu0) * 1000) / Math.max(1, r.requests);
+  rep.cairn.push({ scenario: "cairn 3 servers PUT 256 B via leader", conns, result: r, cpuUsPerReq });
   if (r.non2xx + r.errors > 0) rep.problems.push(`cairn PUT c=${conns}: non-2xx ${r.non2xx}, errors ${r.errors}, codes ${JSON.stringify(r.statusCodes)}`);
   const after = await c.agreedLeader();
   if (after !== leader) rep.notes.push(`cairn PUT c=${conns}: leadership moved during the run (${leader.name} → ${after?.name ?? "none"})`);
@@ -267,9 +298,28 @@ async function startEtcd(rep: Report): Promise<EtcdCluster | null> {
 
 async function etcdRun(o: Options, e: EtcdCluster, conns: number, rep: Report): Promise<void> {
   const l = await e.waitLeader(CLUSTER_FORM_TIMEOUT_MS);
+  const pids = e.members.map((m) => m.proc?.pid ?? 0);
+  const cpu0 = cpuMs(pids);
   const r = await L.runLoad(`etcd 3× PUT c=${conns} → ${l.name}`, spec(l.client.host, l.client.port, "etcd-put", conns, o.durationS));
-  rep.etcd.push({ scenario: ETCD_SCENARIO, conns, result: r });
+  const cpuUsPerReq = ((cpuMs(pids) - cpu0) * 1000) / Math.max(1, r.requests);
+  rep.etcd.push({ scenario: ETCD_SCENARIO, conns, result: r, cpuUsPerReq });
   if (r.non2xx + r.errors > 0) rep.problems.push(`etcd PUT c=${conns}: non-2xx ${r.non2xx}, errors ${r.errors}`);
+}
+
+/** Replaces the runs of each connection count by the median run (by req/s), keeping every run's req/s. */
+function medianRows(rows: Row[]): void {
+  const out: Row[] = [];
+  for (const conns of L.LOAD_CONNECTIONS) {
+    const runs = rows.filter((r) => r.conns === conns);
+    const ok = runs.filter((r) => r.result !== null).sort((a, b) => (a.result?.reqPerSec ?? 0) - (b.result?.reqPerSec ?? 0));
+    const mid = ok[Math.floor((ok.length - 1) / 2)];
+    if (mid === undefined) {
+      if (runs[0] !== undefined) out.push(runs[0]);
+      continue;
+    }
+    out.push({ ...mid, runs: runs.flatMap((r) => (r.result === null ? [] : [r.result.reqPerSec])) });
+  }
+  rows.splice(0, rows.length, ...out);
 }
 
 /** cairn and etcd at each connection count back to back, so both see the same machine load. */
@@ -281,14 +331,18 @@ async function throughput(o: Options, c: CairnCluster | null, rep: Report): Prom
         box.etcd = await startEtcd(rep);
       });
     }
-    for (const conns of L.LOAD_CONNECTIONS) {
-      if (c !== null && o.sections.has("cairn")) await section(rep, `cairn c=${conns}`, () => cairnRun(o, c, conns, rep));
-      const etcd = box.etcd;
-      if (etcd !== null) await section(rep, `etcd c=${conns}`, () => etcdRun(o, etcd, conns, rep));
+    for (let i = 0; i < o.repeat; i++) {
+      for (const conns of L.LOAD_CONNECTIONS) {
+        if (c !== null && o.sections.has("cairn")) await section(rep, `cairn c=${conns}`, () => cairnRun(o, c, conns, rep));
+        const etcd = box.etcd;
+        if (etcd !== null) await section(rep, `etcd c=${conns}`, () => etcdRun(o, etcd, conns, rep));
+      }
     }
   } finally {
     await box.etcd?.stopAll();
   }
+  medianRows(rep.cairn);
+  medianRows(rep.etcd);
   if (!o.sections.has("etcd") && o.sections.has("cairn")) {
     for (const conns of L.LOAD_CONNECTIONS) rep.etcd.push({ scenario: ETCD_SCENARIO, conns, result: null, unavailable: "not run (--only)" });
   }
@@ -525,7 +579,7 @@ async function main(): Promise<number> {
     (Math.max(loadStart, loadEnd) > env.cpus ? " — the machine was busy with other work; re-run before trusting absolute numbers" : ""));
   const out: string[] = [];
   out.push(L.headerLine("cairn Raft bench", env), "");
-  out.push(`autocannon, pipelining 1, ${o.durationS} s per run, load in a separate process, keys bench/key-0..999, 256 B values · ${o.kills} leader kills · total ${totalS.toFixed(0)} s`, "");
+  out.push(`autocannon, pipelining 1, ${o.durationS} s per run, ${o.repeat} run(s) per row (cairn and etcd alternating; median shown, all runs in brackets), load in a separate process, keys bench/key-0..999, 256 B values · ${o.kills} leader kills · total ${totalS.toFixed(0)} s`, "");
   if (rep.ceiling.length + rep.cairn.length + rep.etcd.length > 0) out.push("### Throughput (3 servers, through the leader)", "", rep.table(), "");
   if (rep.facts.length > 0) out.push("### Failover and safety", "", rep.factTable(), "");
   if (rep.notes.length > 0) out.push("### Notes", "", ...rep.notes.map((n) => `- ${n}`), "");
