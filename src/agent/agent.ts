@@ -218,8 +218,11 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     ? new ClientAgent({ nodeName: opts.nodeName, datacenter: opts.datacenter, log: logger.named("agent.client"), responseHeaders: opts.responseHeaders })
     : undefined;
   // ---- end client agent
-  // ---- Raft cluster (agent/cluster.ts): a server with bootstrap_expect > 1 (never -dev)
-  const clustered = opts.server && !opts.dev && (opts.bootstrapExpect ?? 0) > 1 && opts.dataDir !== undefined;
+  // ---- Raft cluster (agent/cluster.ts): a server with bootstrap_expect > 1, or one that joins
+  // others (-join/-retry-join) without any bootstrap setting — as in Consul, it waits to be added
+  // to the running cluster instead of electing itself (never -dev).
+  const joinsOthers = (opts.bootstrapExpect ?? 0) <= 1 && opts.bootstrap !== true && (opts.retryJoin ?? []).length > 0;
+  const clustered = opts.server && !opts.dev && ((opts.bootstrapExpect ?? 0) > 1 || joinsOthers) && opts.dataDir !== undefined;
   let cluster: ClusterServer | undefined;
   let onLeadership: (leader: boolean) => void = () => {};
   let server: AgentServer;

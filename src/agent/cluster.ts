@@ -36,6 +36,9 @@
  * A leader that stops hands leadership to an alive voter first, so its graceful leave
  * (serf `left`) is removed by the next leader without an election wait.
  *
+ * A server without bootstrap_expect (the agent runs this path for one that joins others
+ * without any bootstrap setting) never bootstraps: it only ever joins.
+ *
  * Must never: bootstrap a server that already has Raft state, bootstrap while another
  * server already has Raft peers, bootstrap with fewer than bootstrap_expect servers,
  * make more than one configuration change at a time, or throw from a member-event callback.
@@ -230,7 +233,12 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
       this.deps.log("info", "raft: existing Raft state found; starting from the log (no bootstrap)");
       this.beginStart(undefined);
     } else {
-      this.deps.log("info", `raft: waiting for ${this.opts.bootstrapExpect} servers (bootstrap_expect) before bootstrapping`);
+      this.deps.log(
+        "info",
+        this.opts.bootstrapExpect > 1
+          ? `raft: waiting for ${this.opts.bootstrapExpect} servers (bootstrap_expect) before bootstrapping`
+          : "raft: no bootstrap_expect: waiting to be added to a running cluster",
+      );
     }
   }
 
@@ -285,6 +293,11 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
       if (existing !== undefined) {
         this.deps.log("info", `raft: server ${existing.id} already has Raft peers; joining the existing cluster (no bootstrap)`);
         this.beginStart(undefined);
+        return;
+      }
+      if (this.opts.bootstrapExpect <= 1) {
+        // No bootstrap_expect: never bootstrap; keep asking until a cluster shows up.
+        retry = true;
         return;
       }
       const servers = bootstrapServers(this.members, this.opts.datacenter, this.opts.bootstrapExpect);

@@ -7,7 +7,8 @@
  * it holds the data); autopilot health and state (HTTP and `operator autopilot state`);
  * the leader leaves gracefully (`cairn leave`) and the configuration shrinks to three
  * while writes continue; a SIGKILLed server is removed by dead-server cleanup once serf
- * marks it failed, and restarted from its data dir it is added back and promoted; a single
+ * marks it failed, and restarted from its data dir it is added back and promoted; a new
+ * server with -retry-join and no bootstrap_expect waits to be added and is promoted; a single
  * server answers the autopilot endpoints as its own healthy leader.
  */
 
@@ -99,10 +100,10 @@ async function raftConfig(n: Node): Promise<RaftCfg | undefined> {
   }
 }
 
-async function start(n: Node, join: readonly Node[]): Promise<void> {
+async function start(n: Node, join: readonly Node[], expect = true): Promise<void> {
   n.proc = await startAgent({
     args: [
-      "-server", "-bootstrap-expect", "3", "-data-dir", n.dataDir, "-node", n.name, "-config-file", cfgFile, "-retry-interval", "1s",
+      "-server", ...(expect ? ["-bootstrap-expect", "3"] : []), "-data-dir", n.dataDir, "-node", n.name, "-config-file", cfgFile, "-retry-interval", "1s",
       ...join.flatMap((x) => ["-retry-join", `127.0.0.1:${x.serfPort}`]),
     ],
     httpPort: n.httpPort,
@@ -116,7 +117,7 @@ t.before(async () => {
   dir = tempDir("cairn-raft-members-");
   cfgFile = path.join(dir, "perf.hcl");
   writeFileSync(cfgFile, CONFIG);
-  for (let i = 1; i <= 4; i++) {
+  for (let i = 1; i <= 5; i++) {
     nodes.push({ name: `m${i}`, dataDir: path.join(dir, `m${i}`), httpPort: await freePort(), serfPort: await freePort(), serverPort: await freePort(), proc: undefined });
   }
   const first = nodes.slice(0, 3);
@@ -309,6 +310,19 @@ t("the removed server restarts from its data dir and is added back and promoted"
   }, 30_000, "three voters again");
   await waitFor(async () => (await get(back, "/v1/kv/after/cleanup?raw&stale")).body === "yes", 10_000, "it caught up");
   assert.is(await leaderOf(back), addrOf(leader));
+});
+
+t("a new server with -retry-join and no bootstrap_expect waits to be added, then is promoted", async () => {
+  const rest = live();
+  const fifth = nodes[4]!;
+  await start(fifth, [rest[0]!], false);
+  const leader = await agreedLeader(rest, 10_000);
+  await waitFor(async () => {
+    const c = await raftConfig(leader);
+    return c !== undefined && c.Servers.length === 4 && c.Servers.every((s) => s.Voter) && c.Servers.some((s) => s.Node === fifth.name);
+  }, 30_000, "four voters with the fifth server");
+  await waitFor(async () => (await leaderOf(fifth)) === addrOf(leader), 10_000, "the same leader on the new server");
+  await waitFor(async () => (await get(fifth, "/v1/kv/after/cleanup?raw&stale")).body === "yes", 10_000, "data on the new server");
 });
 
 t("a single server answers the autopilot endpoints as its own healthy leader", async () => {
