@@ -54,7 +54,7 @@ import { ClientAgent, ClientBackend } from "./client.ts";
 import { serveClients, type ClientService } from "./client_serve.ts";
 // ---- end client agent (imports)
 // ---- WAN gossip (imports)
-import { startWan, wanName, type WanPool } from "./wan.ts";
+import { SERF_WAN_SNAPSHOT, startWan, wanName, type WanPool } from "./wan.ts";
 // ---- end WAN gossip (imports)
 
 export interface AgentOptions {
@@ -135,6 +135,8 @@ export interface AgentOptions {
   /** 0 = unbounded. */
   readonly retryMaxWan?: number;
   readonly reconnectTimeoutWanMs?: number;
+  /** rejoin_after_leave: re-join the WAN snapshot's members even after a graceful leave. */
+  readonly rejoinAfterLeave?: boolean;
   readonly gossipWan?: {
     readonly gossipNodes: number;
     readonly gossipIntervalMs: number;
@@ -526,6 +528,8 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
           encrypt: opts.encrypt ?? "",
           dataDir: opts.dataDir,
           disableKeyringFile: opts.disableKeyringFile ?? false,
+          snapshotPath: opts.dataDir === undefined || opts.dev ? undefined : path.join(opts.dataDir, SERF_WAN_SNAPSHOT),
+          rejoinAfterLeave: opts.rejoinAfterLeave ?? false,
           retryJoin: opts.retryJoinWan ?? [],
           retryIntervalMs: opts.retryIntervalWanMs ?? 30_000,
           retryMax: opts.retryMaxWan ?? 0,

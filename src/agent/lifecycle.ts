@@ -106,6 +106,7 @@ export function agentOptions(cfg: RuntimeConfig): AgentOptions {
     retryIntervalWanMs: cfg.retryIntervalWanMs,
     retryMaxWan: cfg.retryMaxWan,
     reconnectTimeoutWanMs: cfg.reconnectTimeoutWanMs,
+    rejoinAfterLeave: cfg.rejoinAfterLeave,
     gossipWan: cfg.gossipWan,
     // ---- end WAN gossip
   };

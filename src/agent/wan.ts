@@ -12,8 +12,13 @@
  * GetDatacentersByDistance) and /v1/coordinate/datacenters (the servers' cached WAN
  * coordinates by datacenter, node names without the `.<dc>` suffix).
  *
- * The pure helpers (wanName, datacentersByDistance, datacenterMaps) hold the logic and
- * are tested without sockets.
+ * With a data dir (not -dev) the pool keeps serf's snapshot of it in
+ * <data_dir>/serf/remote.snapshot (serf's `alive: <name> <addr>` / `leave` lines) and, on
+ * start, re-joins the members it knew, as serf does, unless it had left (and
+ * rejoin_after_leave is off).
+ *
+ * The pure helpers (wanName, datacentersByDistance, datacenterMaps, floodTargets, snapshot
+ * parse/format) hold the logic and are tested without sockets.
  *
  * Must never: run on a client agent, write to the catalog (WAN members are not
  * catalog nodes), or let a gossip error escape as an unhandled rejection.
@@ -26,6 +31,8 @@ import type { MemberView } from "../server/types.ts";
 import { lanTags, memberView, type LanLog } from "./lan.ts";
 import { SERF_WAN_KEYRING, setupKeyring } from "./keyring_file.ts";
 import { WAN_FLOOD_POLL_MS, WAN_FLOOD_RETRY_MS } from "../shared/limits.ts";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
 
 export interface WanOptions {
   readonly nodeName: string;
@@ -49,6 +56,10 @@ export interface WanOptions {
   readonly retryIntervalMs: number;
   /** 0 = retry until it works. */
   readonly retryMax: number;
+  /** serf's snapshot of the pool (Consul <data_dir>/serf/remote.snapshot); absent: none (-dev). */
+  readonly snapshotPath?: string;
+  /** rejoin_after_leave: re-join the snapshot's members even after a graceful leave. */
+  readonly rejoinAfterLeave?: boolean;
   /** reconnect_timeout_wan (serf reaps failed members after it; Consul default 72 h). */
   readonly reconnectTimeoutMs?: number;
   /** Consul gossip_wan tuning (RuntimeConfig.gossipWan); overrides the WAN preset's values. */
@@ -199,6 +210,45 @@ export function floodTargets(
   return out;
 }
 
+/** Consul's SerfWANSnapshot, relative to the data dir. */
+export const SERF_WAN_SNAPSHOT = "serf/remote.snapshot";
+
+/**
+ * serf's snapshot replay, as far as re-joining needs it: the `alive: <name> <addr>` members
+ * still alive at the end (`not-alive: <name>` drops one; `leave` drops all unless
+ * rejoinAfterLeave), and whether the last word was a leave. Other lines (clocks,
+ * coordinate, comments) are skipped.
+ */
+export function parseSnapshot(text: string, rejoinAfterLeave: boolean): { alive: Map<string, string>; left: boolean } {
+  const alive = new Map<string, string>();
+  let left = false;
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line.startsWith("alive: ")) {
+      const rest = line.slice("alive: ".length);
+      const i = rest.lastIndexOf(" ");
+      if (i <= 0) continue;
+      alive.set(rest.slice(0, i), rest.slice(i + 1));
+      left = false;
+    } else if (line.startsWith("not-alive: ")) {
+      alive.delete(line.slice("not-alive: ".length));
+    } else if (line === "leave") {
+      if (rejoinAfterLeave) continue;
+      alive.clear();
+      left = true;
+    }
+  }
+  return { alive, left };
+}
+
+/** The snapshot text for these alive members (name -> "ip:port"), or a leave. */
+export function formatSnapshot(alive: ReadonlyMap<string, string>, left: boolean): string {
+  if (left) return "leave\n";
+  let s = "";
+  for (const [name, addr] of [...alive].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) s += `alive: ${name} ${addr}\n`;
+  return s;
+}
+
 export async function startWan(opts: WanOptions, deps: WanDeps): Promise<WanPool> {
   const log = deps.log;
   const name = wanName(opts.nodeName, opts.datacenter);
@@ -225,14 +275,64 @@ export async function startWan(opts: WanOptions, deps: WanDeps): Promise<WanPool
   });
   log("info", `serf: WAN pool started on ${opts.bindAddr}:${handle.port} as ${name}`);
 
+  // ---- serf's snapshot: what we knew last time, and its upkeep
+  let previous: [string, string][] = [];
+  const snapPath = opts.snapshotPath;
+  if (snapPath !== undefined) {
+    try {
+      const snap = parseSnapshot(await readFile(snapPath, "utf8"), opts.rejoinAfterLeave ?? false);
+      previous = [...snap.alive].filter(([n]) => n !== name);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ENOENT") log("warn", `serf: failed to read the WAN snapshot ${snapPath}: ${String(e)}`);
+    }
+  }
+  let snapLeft = false;
+  let snapChain: Promise<void> = Promise.resolve();
+  let snapDirty = false;
+  const saveSnapshot = (): void => {
+    if (snapPath === undefined || snapDirty) return;
+    snapDirty = true;
+    snapChain = snapChain.then(async () => {
+      snapDirty = false;
+      const alive = new Map<string, string>();
+      for (const m of members.values()) {
+        if (m.name !== name && m.status === "alive") alive.set(m.name, m.addr.includes(":") ? `[${m.addr}]:${m.port}` : `${m.addr}:${m.port}`);
+      }
+      const tmp = `${snapPath}.tmp`;
+      await mkdir(path.dirname(snapPath), { recursive: true });
+      await writeFile(tmp, formatSnapshot(alive, snapLeft), { mode: 0o600 });
+      await rename(tmp, snapPath);
+    }).catch((e: unknown) => log("warn", `serf: failed to write the WAN snapshot: ${String(e)}`));
+  };
+
   const members = new Map<string, SerfMember>();
   let closed = false;
   const offMember = handle.onMemberEvent((e: MemberEvent) => {
     if (e.type === "member-reap") members.delete(e.member.name);
     else members.set(e.member.name, e.member);
+    if (!snapLeft) saveSnapshot();
     if (e.type === "member-join" && serverDc(e.member) !== undefined) log("info", `consul: Handled event for server in area: event=member-join server=${e.member.name} area=wan`);
   });
   for (const m of await handle.members()) if (!members.has(m.name)) members.set(m.name, m);
+
+  // ---- serf handleRejoin: the snapshot's members, one at a time in random order, until one answers
+  if (previous.length > 0) {
+    const order = previous.map((p) => ({ p, k: Math.random() })).sort((a, b) => a.k - b.k).map((x) => x.p);
+    void (async () => {
+      for (const [n, addr] of order) {
+        if (closed) return;
+        log("info", `serf: Attempting re-join to previously known node: ${n}: ${addr}`);
+        try {
+          await handle.join([addr]);
+          log("info", `serf: Re-joined to previously known node: ${n}: ${addr}`);
+          return;
+        } catch {
+          // try the next one
+        }
+      }
+      log("warn", "serf: Failed to re-join any previously known node");
+    })();
+  }
 
   // ---- -join-wan / -retry-join-wan in the background
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -274,6 +374,9 @@ export async function startWan(opts: WanOptions, deps: WanDeps): Promise<WanPool
     leave: async () => {
       log("info", "agent: Requesting graceful leave from serf: cluster=WAN");
       await handle.leave();
+      snapLeft = true;
+      saveSnapshot();
+      await snapChain;
     },
     forceLeave: async (node, prune) => {
       if (!members.has(node)) throw new Error(`agent: No node found with name '${node}'`);
@@ -312,6 +415,7 @@ export async function startWan(opts: WanOptions, deps: WanDeps): Promise<WanPool
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       if (floodTimer !== undefined) clearInterval(floodTimer);
       offMember();
+      await snapChain;
       await handle.close();
     },
   };

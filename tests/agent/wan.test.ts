@@ -6,7 +6,10 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { datacenterMaps, datacentersByDistance, floodTargets, startWan, wanName, type WanOptions, type WanPool } from "../../src/agent/wan.ts";
+import { datacenterMaps, datacentersByDistance, floodTargets, formatSnapshot, parseSnapshot, startWan, wanName, type WanOptions, type WanPool } from "../../src/agent/wan.ts";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { MemberView } from "../../src/server/types.ts";
 import { newCoordinate, type Coordinate } from "../../src/coordinate/index.ts";
 import { startGossip, wanConfig } from "../../src/gossip/index.ts";
@@ -60,6 +63,21 @@ test("floodTargets: alive servers of this dc with wan_join_port that the WAN poo
     { name: "s2", addr: "10.0.0.2:9302" },
     { name: "s7", addr: "[fd00::7]:8302" },
   ]);
+});
+
+test("serf snapshot: alive/not-alive/leave replay and the text written", () => {
+  const text = "# comment\nclock: 4\nalive: s1.dc1 10.0.0.1:8302\nalive: s2.dc2 10.0.0.2:8302\nnot-alive: s1.dc1\ncoordinate: {}\nalive: s3.dc3 [fd00::3]:8302\n";
+  assert.equal([...parseSnapshot(text, false).alive], [["s2.dc2", "10.0.0.2:8302"], ["s3.dc3", "[fd00::3]:8302"]]);
+  assert.is(parseSnapshot(text, false).left, false);
+  assert.equal([...parseSnapshot(text + "leave\n", false).alive], []);
+  assert.is(parseSnapshot(text + "leave\n", false).left, true);
+  // rejoin_after_leave ignores the leave.
+  assert.is(parseSnapshot(text + "leave\n", true).alive.size, 2);
+  // Members alive again after a leave count again.
+  assert.equal([...parseSnapshot("leave\nalive: s4.dc4 10.0.0.4:8302\n", false).alive], [["s4.dc4", "10.0.0.4:8302"]]);
+  const out = formatSnapshot(new Map([["b.dc2", "10.0.0.2:8302"], ["a.dc1", "10.0.0.1:8302"]]), false);
+  assert.is(out, "alive: a.dc1 10.0.0.1:8302\nalive: b.dc2 10.0.0.2:8302\n");
+  assert.is(formatSnapshot(new Map([["a.dc1", "x:1"]]), true), "leave\n");
 });
 
 function opts(node: string, dc: string, over: Partial<WanOptions> = {}): WanOptions {
@@ -136,6 +154,37 @@ test("the WAN pool takes Consul servers only (wanMergeDelegate): a client pool c
     assert.equal(a.members().map((m) => m.name), ["s1.dc1"]);
   } finally {
     for (const p of pools) await p.close();
+  }
+});
+
+test("a restarted server re-joins the members of its WAN snapshot, unless it had left", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "cairn-wan-snap-"));
+  const snapshotPath = path.join(dir, "serf", "remote.snapshot");
+  const pools: WanPool[] = [];
+  try {
+    const a = await startWan(opts("s1", "dc1"), { log: () => {} });
+    pools.push(a);
+    const b1 = await startWan(opts("s2", "dc2", { snapshotPath, retryJoin: [`127.0.0.1:${a.port}`] }), { log: () => {} });
+    await until(() => b1.members().filter((m) => m.status === 1).length === 2, 10_000, "b1 joined");
+    await until(() => { try { return readFileSync(snapshotPath, "utf8").includes(`alive: s1.dc1 127.0.0.1:${a.port}`); } catch { return false; } }, 5000, "snapshot written");
+    await b1.close(); // a crash, as far as the pool goes: no leave
+    // Restarted without -retry-join-wan: the snapshot brings it back.
+    // (on the same port, as a restarted server: memberlist keeps a name's address until it may be reclaimed)
+    const b2 = await startWan(opts("s2", "dc2", { snapshotPath, port: b1.port }), { log: () => {} });
+    pools.push(b2);
+    await until(() => b2.members().some((m) => m.name === "s1.dc1" && m.status === 1), 10_000, "b2 re-joined s1.dc1");
+    await until(() => a.members().find((m) => m.name === "s2.dc2")?.status === 1 && a.members().find((m) => m.name === "s2.dc2")?.port === b2.port, 10_000, "a sees the new s2.dc2");
+    await b2.leave();
+    assert.is(readFileSync(snapshotPath, "utf8"), "leave\n");
+    await b2.close();
+    pools.pop();
+    const b3 = await startWan(opts("s2", "dc2", { snapshotPath, port: b1.port }), { log: () => {} });
+    pools.push(b3);
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(b3.members().map((m) => m.name), ["s2.dc2"], "no re-join after a leave");
+  } finally {
+    for (const p of pools) await p.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
