@@ -212,6 +212,7 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
   private reconciling = false;
   private reconcileAgain = false;
   private healthRun: Promise<void> | undefined;
+  private apInitializing = false;
 
   constructor(opts: ClusterOptions, deps: ClusterDeps) {
     this.opts = opts;
@@ -449,14 +450,9 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
     this.lastReconcile = performance.now();
     const every = this.opts.autopilotHealthMs ?? AUTOPILOT_HEALTH_INTERVAL_MS;
     this.apTimer = setInterval(() => void this.autopilotTick(), every);
-    void (async () => {
-      try {
-        await this.ensureAutopilotConfig();
-      } catch (e) {
-        this.deps.log("warn", `autopilot: could not store the initial configuration: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      await this.autopilotTick();
-    })();
+    // Leadership can arrive while Raft is still starting (a lone voter): the first tick then
+    // does nothing and the interval carries on.
+    queueMicrotask(() => void this.autopilotTick());
   }
 
   private stopAutopilot(): void {
@@ -475,6 +471,16 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
 
   private async autopilotTick(): Promise<void> {
     if (this.closed || !this.isLeader()) return;
+    if (this.store.autopilotConfig() === undefined && !this.apInitializing) {
+      this.apInitializing = true;
+      try {
+        await this.ensureAutopilotConfig();
+      } catch (e) {
+        this.deps.log("warn", `autopilot: could not store the initial configuration: ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        this.apInitializing = false;
+      }
+    }
     await this.updateHealth();
     const every = this.opts.autopilotReconcileMs ?? AUTOPILOT_RECONCILE_INTERVAL_MS;
     const full = performance.now() - this.lastReconcile >= every;
