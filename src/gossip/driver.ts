@@ -501,7 +501,8 @@ export class GossipDriver implements GossipHandle {
   }
 
   async #resolve(a: string): Promise<Address> {
-    const { host, port } = splitHostPort(a, DEFAULT_PORT);
+    // memberlist resolveAddr: an address without a port takes this pool's own port (WAN: 8302).
+    const { host, port } = splitHostPort(a, this.port > 0 ? this.port : DEFAULT_PORT);
     if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new CairnError("bad-request", `bad port in ${a}`);
     const ip = net.isIP(host) ? host : (await lookup(host)).address;
     return { addr: ipBytes(ip), port };

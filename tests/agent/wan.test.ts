@@ -188,6 +188,20 @@ test("a restarted server re-joins the members of its WAN snapshot, unless it had
   }
 });
 
+test("a join address without a port takes the pool's own port (memberlist resolveAddr)", async () => {
+  const pools: WanPool[] = [];
+  try {
+    const a = await startWan(opts("s1", "dc1"), { log: () => {} });
+    pools.push(a);
+    const b = await startWan(opts("s2", "dc2", { bindAddr: "127.0.0.2", advertiseAddr: "127.0.0.2", port: a.port }), { log: () => {} });
+    pools.push(b);
+    assert.is(await b.join(["127.0.0.1"]), 1);
+    await until(() => a.members().some((m) => m.name === "s2.dc2" && m.addr === "127.0.0.2" && m.status === 1), 10_000, "s2.dc2 in a's pool");
+  } finally {
+    for (const p of pools) await p.close();
+  }
+});
+
 test("a WAN member that stops without leaving turns failed; force-leave makes it left", async () => {
   const pools: WanPool[] = [];
   try {
