@@ -10,9 +10,11 @@
  */
 
 import os from "node:os";
-import { writeFileSync, rmSync } from "node:fs";
+import { existsSync, writeFileSync, rmSync } from "node:fs";
+import path from "node:path";
 import type { RuntimeConfig } from "./config/types.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { SERF_LAN_KEYRING } from "./keyring_file.ts";
 import { startAgent, resolveNodeId, type AgentOptions, type HttpListener, type RunningAgent } from "./agent.ts";
 import { versionInfo } from "../shared/version.ts";
 import { isDeno } from "../platform/runtime.ts";
@@ -160,6 +162,12 @@ function debugConfig(cfg: RuntimeConfig): Record<string, unknown> {
   };
 }
 
+/** Whether the LAN pool will encrypt: -encrypt, or a keyring file that wins over it (agent/keyring_file). */
+function gossipEncrypted(cfg: RuntimeConfig): boolean {
+  if (cfg.encrypt !== "") return true;
+  return !cfg.disableKeyringFile && cfg.dataDir !== null && !cfg.devMode && existsSync(path.join(cfg.dataDir, SERF_LAN_KEYRING));
+}
+
 function banner(cfg: RuntimeConfig, nodeId: string, advertise: string): string {
   const vi = versionInfo(process.env);
   const p = cfg.ports;
@@ -175,7 +183,7 @@ function banner(cfg: RuntimeConfig, nodeId: string, advertise: string): string {
       `[${cfg.clientAddrs.join(" ")}] (HTTP: ${p.http}, HTTPS: ${p.https}, gRPC: ${p.grpc}, gRPC-TLS: ${p.grpcTls}, DNS: ${p.dns})`,
     ],
     ["Cluster Addr", `${advertise} (LAN: ${p.serfLan}, WAN: ${p.serfWan})`],
-    ["Gossip Encryption", String(cfg.encrypt !== "")],
+    ["Gossip Encryption", String(gossipEncrypted(cfg))],
     ["ACL Enabled", String(cfg.acl.enabled)],
     ["ACL Default Policy", cfg.acl.defaultPolicy],
     ["Runtime", `cairn ${vi.cairn} on ${isDeno ? "deno" : `node ${process.versions.node}`}`],
