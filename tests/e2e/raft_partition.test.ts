@@ -159,7 +159,9 @@ if (why !== null) {
         return "(timeout)";
       }
     };
-    await waitFor(async () => (await raw("x", "stale")) === "after" && (await raw("y", "stale")) === "majority", 30_000, "old leader catches up");
+    // 10 s: with connections stuck in TCP retransmission back-off (no reconnect of silent peers)
+    // this took ~20 s; with the reconnect it takes well under a second.
+    await waitFor(async () => (await raw("x", "stale")) === "after" && (await raw("y", "stale")) === "majority", 10_000, "old leader catches up");
     const leader = await agreedLeader(nodes, nodes, 20_000);
     assert.ok(leader !== undefined);
     assert.is(await raw("x", "consistent"), "after");
