@@ -684,7 +684,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
       clientService = await serveClients({
         bindAddr: opts.bindAddr,
         port: opts.serverPort,
-        clustered: cluster !== undefined,
+        clusterRpc: cluster?.rpc(),
         backend: server,
         catalog: store,
         http: {

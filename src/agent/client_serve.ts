@@ -1,9 +1,8 @@
 /**
  * agent/client_serve: the server side of client-agent mode, wired into a server agent.
  *
- * serveClients() finds the RPC server on the server port — the Raft cluster's own (through
- * RpcServer.listeningOn, as agent/cluster.ts owns it) or, for a single server, a new one it
- * listens with — builds an in-process HTTP handler with the same options as the agent's
+ * serveClients() takes the RPC server on the server port — the Raft cluster's own (given by
+ * agent/cluster.ts) or, for a single server, a new one it listens with — builds an in-process HTTP handler with the same options as the agent's
  * listeners (no socket: forwarded requests run through it), and registers the client RPC
  * methods of server/rpc_endpoints.ts. A single server whose port cannot be bound logs a
  * warning and serves no clients (as -dev agents that share a machine would collide on 8300).
@@ -23,8 +22,8 @@ export interface ServeClientsOptions {
   /** Where a single server's RPC listener binds. */
   readonly bindAddr: string;
   readonly port: number;
-  /** A Raft cluster: its RpcServer already listens on `port`. */
-  readonly clustered: boolean;
+  /** A Raft cluster's RpcServer, already listening on `port`; undefined on a single server. */
+  readonly clusterRpc: RpcServer | undefined;
   readonly backend: Backend;
   readonly catalog: CatalogReader;
   /** Options of the agent's HTTP listeners (the in-process handler uses them without a socket). */
@@ -41,12 +40,8 @@ export interface ClientService {
 export async function serveClients(o: ServeClientsOptions): Promise<ClientService | undefined> {
   let rpc: RpcServer | undefined;
   let own = false;
-  if (o.clustered) {
-    rpc = RpcServer.listeningOn(o.port);
-    if (rpc === undefined) {
-      o.log("warn", `client RPC: no RPC server listens on port ${o.port}; client agents cannot use this server`);
-      return undefined;
-    }
+  if (o.clusterRpc !== undefined) {
+    rpc = o.clusterRpc;
   } else {
     // A client agent's parked blocking queries are requests in flight on its one connection.
     const r = new RpcServer({ limits: { maxInflight: CLIENT_RPC_MAX_INFLIGHT } });

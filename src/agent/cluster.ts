@@ -54,7 +54,7 @@ import { decodeApplyResult, decodeCommand, encodeApplyResult, encodeCommand, typ
 import type { ApplyResult, Command } from "../state/types.ts";
 import { WalLog } from "../wal/index.ts";
 import { CairnError, type ErrorKind } from "../shared/errors.ts";
-import { CLUSTER_OPERATOR_RPC_TIMEOUT_MS, RPC_RECONNECT_MAX_MS, RPC_RECONNECT_MIN_MS } from "../shared/limits.ts";
+import { CLIENT_RPC_MAX_INFLIGHT, CLUSTER_OPERATOR_RPC_TIMEOUT_MS, RPC_RECONNECT_MAX_MS, RPC_RECONNECT_MIN_MS } from "../shared/limits.ts";
 import { DEFAULT_AUTOPILOT_CONFIG, type AutopilotConfig } from "../state/autopilot_table.ts";
 import {
   AUTOPILOT_HEALTH_INTERVAL_MS,
@@ -193,7 +193,8 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
   readonly store: Store;
   private readonly opts: ClusterOptions;
   private readonly deps: ClusterDeps;
-  private readonly rpcServer = new RpcServer();
+  // Client agents' parked blocking queries are requests in flight on their one connection.
+  private readonly rpcServer = new RpcServer({ limits: { maxInflight: CLIENT_RPC_MAX_INFLIGHT } });
   private readonly rpcClient = new RpcClient({ reconnectMinMs: RPC_RECONNECT_MIN_MS, reconnectMaxMs: RPC_RECONNECT_MAX_MS });
   private raft: RaftServer | undefined;
   private starting: Promise<void> | undefined;
@@ -221,6 +222,11 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
     this.advertise = `${opts.advertiseAddr}:${opts.serverPort}`;
     this.addrs.set(opts.nodeId, this.advertise);
     this.names.set(opts.nodeId, opts.nodeName);
+  }
+
+  /** The RPC server on the server port, where other modules add their methods (client agents' calls). */
+  rpc(): RpcServer {
+    return this.rpcServer;
   }
 
   /** Listen on the server port; with Raft state on disk, start Raft right away. */

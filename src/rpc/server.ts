@@ -29,12 +29,6 @@ export interface ServerFaults {
 }
 
 export class RpcServer {
-  /** Listening servers by bound port: lets a module add methods to a server it did not create (client RPC endpoints on a Raft server). */
-  private static readonly byPort = new Map<number, RpcServer>();
-  /** The RpcServer of this process listening on `port`, if any. */
-  static listeningOn(port: number): RpcServer | undefined {
-    return RpcServer.byPort.get(port);
-  }
   faults: ServerFaults | undefined;
   private readonly handlers = new Map<string, Handler>();
   private readonly conns = new Set<Conn>();
@@ -71,7 +65,6 @@ export class RpcServer {
         const a = srv.address();
         assert(a !== null && typeof a === "object", "rpc: no address after listen");
         this.addr = a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-        RpcServer.byPort.set(a.port, this);
         resolve(this.addr);
       });
     });
@@ -89,7 +82,6 @@ export class RpcServer {
   /** Stop accepting, close every connection. */
   close(): Promise<void> {
     const srv = this.server;
-    for (const [p, s] of RpcServer.byPort) if (s === this) RpcServer.byPort.delete(p);
     for (const c of [...this.conns]) c.close();
     this.conns.clear();
     if (srv === undefined || !srv.listening) return Promise.resolve();
