@@ -151,6 +151,7 @@ if (why !== null) {
   t("after healing, the old leader follows the new one and has the majority's writes", async () => {
     const L = oldLeader!;
     lab!.heal(L.member.index);
+    const healedAt = Date.now();
     const raw = async (key: string, mode: "stale" | "consistent"): Promise<string> => {
       try {
         const r = await httpGet(L, `/v1/kv/${key}?raw&${mode}`, 10_000);
@@ -162,6 +163,7 @@ if (why !== null) {
     // 10 s: with connections stuck in TCP retransmission back-off (no reconnect of silent peers)
     // this took ~20 s; with the reconnect it takes well under a second.
     await waitFor(async () => (await raw("x", "stale")) === "after" && (await raw("y", "stale")) === "majority", 10_000, "old leader catches up");
+    console.log(`  healed ${L.name} caught up ${Date.now() - healedAt} ms after the heal`);
     const leader = await agreedLeader(nodes, nodes, 20_000);
     assert.ok(leader !== undefined);
     assert.is(await raw("x", "consistent"), "after");
