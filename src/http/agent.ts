@@ -88,7 +88,7 @@ export function agentSelf(_ctx: RequestCtx, env: Env): Reply {
   const stats: Record<string, Record<string, string>> = {
     agent: { check_monitors: "0", check_ttls: "0", checks: "0", services: "0" },
     build: { prerelease: "", revision: a.revision, version: a.version, version_metadata: "" },
-    consul: {
+    consul: a.server ? {
       acl: "disabled",
       bootstrap: "false",
       // Consul: len(router.GetDatacenters()); the WAN pool's server datacenters, else this one.
@@ -96,6 +96,10 @@ export function agentSelf(_ctx: RequestCtx, env: Env): Reply {
       leader: String(isLeader),
       leader_addr: leader.leaderAddr,
       server: String(a.server),
+    } : {
+      // A client agent (Consul's client.Stats): how many servers of its datacenter it knows.
+      known_servers: String(a.members(false).filter((m) => m.status === 1 && m.tags.role === "consul" && m.tags.dc === a.datacenter).length),
+      server: "false",
     },
     runtime: {
       arch: os.arch(),

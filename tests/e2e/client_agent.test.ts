@@ -74,9 +74,11 @@ t.after(async () => {
 t("a client answers server endpoints from the server: leader, peers, the server's catalog", async () => {
   const leader = (await getJson(ca, "/v1/status/leader")) as string;
   assert.is(leader, `127.0.0.1:${srv?.serverPort}`);
-  const self = (await getJson(ca, "/v1/agent/self")) as { Config: { Server: boolean; NodeName: string } };
+  const self = (await getJson(ca, "/v1/agent/self")) as { Config: { Server: boolean; NodeName: string }; Stats: { consul: Record<string, string> } };
   assert.is(self.Config.Server, false);
   assert.is(self.Config.NodeName, "ca");
+  // Consul's client stats: the servers it knows, nothing about leadership.
+  assert.equal(self.Stats.consul, { known_servers: "1", server: "false" });
   const r = await get(cb, "/v1/catalog/nodes");
   assert.is(r.status, 200);
   assert.ok(Number(r.headers.get("x-consul-index")) > 0);
