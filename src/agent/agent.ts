@@ -25,7 +25,7 @@ import type { SessionRow } from "../state/index.ts";
 import type { RaftOps } from "../http/agent_ops.ts";
 import { CALeader, LeafCache, storeLeafSigner, systemCADeps } from "../connect/index.ts";
 import { CairnError } from "../shared/errors.ts";
-import { Store, encodeCommand, decodeCommand } from "../state/index.ts";
+import { Store, encodeCommand, decodeCommand, type Command } from "../state/index.ts";
 import { MemoryLog, WalLog } from "../wal/index.ts";
 import { startHttpServer, type HttpServer } from "../http/index.ts";
 import { versionInfo } from "../shared/version.ts";
@@ -470,6 +470,8 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
           catalog: opts.server
             ? { apply: (cmd) => server.apply(cmd), reader: store, ...(cluster === undefined ? {} : { isLeader: () => cluster.isLeader() }) }
             : undefined,
+          // A server applies its own coordinate; a client agent forwards it (server = ClientBackend).
+          ...(opts.server || client !== undefined ? { writeCoordinate: (cmd: Command) => server.apply(cmd) } : {}),
           log: logger.named("agent"),
           ...(cluster === undefined ? {} : { onMembers: (ms: readonly MemberView[]) => cluster.onMembers(ms) }),
           ...(client === undefined ? {} : { onMembers: (ms: readonly MemberView[]) => client.onMembers(ms) }), // client agent

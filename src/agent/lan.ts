@@ -25,7 +25,7 @@ import type { ApplyResult, Command } from "../state/types.ts";
 import { EMPTY_CHECK_DEFINITION, type CatalogReader, type CheckInput } from "../state/catalog_types.ts";
 import { SERF_CHECK_ID, SERF_CHECK_NAME, SERF_ALIVE_OUTPUT } from "../server/self_register.ts";
 import type { EventBus, UserEvent } from "./events.ts";
-import { COORDINATE_SYNC_MIN_MS } from "../shared/limits.ts";
+import { COORDINATE_SYNC_MIN_MS, COORDINATE_SYNC_RATE_TARGET } from "../shared/limits.ts";
 import { SERF_LAN_KEYRING, setupKeyring } from "./keyring_file.ts";
 
 /** Consul's serf event name prefix for user events (agent/consul/server_serf.go userEventName). */
@@ -83,6 +83,11 @@ export interface LanDeps {
     /** Reconcile only while this returns true (a Raft cluster: the leader); absent = always. */
     readonly isLeader?: () => boolean;
   };
+  /**
+   * Where this agent's own coordinate is written (Consul's sendCoordinate): a server's own
+   * apply, or a client agent's apply forwarded to a server. Absent: not sent.
+   */
+  readonly writeCoordinate?: (cmd: Command) => Promise<ApplyResult>;
   readonly log: LanLog;
   /** Called with the whole member list after every membership change (a Raft cluster's address book and bootstrap). */
   readonly onMembers?: (members: readonly MemberView[]) => void;
@@ -302,18 +307,20 @@ export async function startLan(opts: LanOptions, deps: LanDeps): Promise<LanPool
     deps.events.receive(ev, ue.ltime);
   });
 
-  // ---- this server's own coordinate into the coordinates table (Consul's agent
-  // sendCoordinate); clients have no write path to the servers here yet, so only servers do.
+  // ---- this agent's own coordinate into the coordinates table (Consul's agent
+  // sendCoordinate): a server applies it, a client forwards it to a server.
   let coordTimer: ReturnType<typeof setTimeout> | undefined;
   const syncCoordinate = (): void => {
-    const cat = deps.catalog;
-    if (cat === undefined || closed) return;
-    const base = opts.coordinateSyncMs ?? COORDINATE_SYNC_MIN_MS;
+    const write = deps.writeCoordinate;
+    if (write === undefined || closed) return;
+    // Consul's lib.RateScaledInterval: at least the minimum, longer once the pool is big
+    // enough that all agents together would send more than the rate target.
+    const base = Math.max(opts.coordinateSyncMs ?? COORDINATE_SYNC_MIN_MS, (1000 * members.size) / COORDINATE_SYNC_RATE_TARGET);
     coordTimer = setTimeout(() => {
       chain = chain.then(async () => {
         if (closed) return;
         const coord = await handle.coordinate();
-        const r = await cat.apply({ type: "coordinate-batch-update", updates: [{ node: opts.nodeName, segment: "", coord }] });
+        const r = await write({ type: "coordinate-batch-update", updates: [{ node: opts.nodeName, segment: "", coord }] });
         if (r.type === "error") log("warn", `agent: coordinate update failed: ${r.message}`);
       }).catch((e: unknown) => log("warn", `agent: coordinate update failed: ${String(e)}`));
       void chain.then(syncCoordinate);

@@ -357,6 +357,8 @@ export const VIVALDI_MAX_RTT_SECONDS = 10;
 export const VIVALDI_MAX_FILTERED_PEERS = 4096;
 /** Coordinates: a sent coordinate update is at most this often per agent (ms; Consul: sync_coordinate_interval_min 15 s). */
 export const COORDINATE_SYNC_MIN_MS = 15_000;
+/** Coordinates: cluster-wide updates per second the agents aim at (Consul: sync_coordinate_rate_target 64); the interval grows with the pool. */
+export const COORDINATE_SYNC_RATE_TARGET = 64;
 /** WAN flood join: how often a server looks for LAN servers missing from its WAN pool (Consul FloodNotify on joins). */
 export const WAN_FLOOD_POLL_MS = 1_000;
 /** WAN flood join: the same server is tried again after this long (Consul SerfFloodInterval 60 s). */

@@ -26,7 +26,7 @@ test("a server syncs its coordinate into the store", async () => {
       bootstrapExpect: 0, serverPort: 8300, build: "1.21.5:abc", bindAddr: "127.0.0.1", advertiseAddr: "127.0.0.1", port: 0,
       dev: true, encrypt: "", retryJoin: [], retryIntervalMs: 30_000, retryMax: 0, coordinateSyncMs: 100,
     },
-    { events, catalog: { apply, reader: store }, log: () => {} },
+    { events, catalog: { apply, reader: store }, writeCoordinate: apply, log: () => {} },
   );
   try {
     const t0 = Date.now();
