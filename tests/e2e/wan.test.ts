@@ -173,6 +173,13 @@ t("a server that leaves is shown left in the other datacenter's WAN pool", async
   const cli = await runCli(["members", "-wan", "-status", "left", "-http-addr", addr(dc1)]);
   assert.is(cli.code, 0, cli.err);
   assert.match(cli.out, /s2\.dc2\s+\S+\s+left\s+server/);
+  // force-leave -prune -wan drops it from the WAN member list at once.
+  const fl = await runCli(["force-leave", "-prune", "-wan", "-http-addr", addr(dc1), "s2.dc2"]);
+  assert.is(fl.code, 0, fl.err);
+  await waitFor(async () => !(await wanMembers(dc1)).some((m) => m.Name === "s2.dc2"), 10_000, "s2.dc2 pruned");
+  const unknown = await runCli(["force-leave", "-wan", "-http-addr", addr(dc1), "nope.dc9"]);
+  assert.is(unknown.code, 1);
+  assert.match(unknown.err, /No node found with name 'nope\.dc9'/);
 });
 
 t("a second server of dc1 that only joins the LAN pool is flood-joined into the WAN pool", async () => {
