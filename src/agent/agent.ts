@@ -55,6 +55,7 @@ import { serveClients, type ClientService } from "./client_serve.ts";
 // ---- end client agent (imports)
 // ---- WAN gossip (imports)
 import { SERF_WAN_SNAPSHOT, startWan, wanName, type WanPool } from "./wan.ts";
+import { WanForwarder } from "./wan_forward.ts";
 // ---- end WAN gossip (imports)
 
 export interface AgentOptions {
@@ -604,6 +605,8 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
       return [w, ...(await lanKeyring(op, key, relayFactor, localOnly))];
     },
   };
+  // Requests with ?dc=<another datacenter> go to a server of it (Consul's forwardDC).
+  const wanForward = wanPool === undefined ? undefined : new WanForwarder({ datacenter: opts.datacenter, members: () => wanPool?.members() ?? [], log: logger.named("agent") });
   const opsWithWan: AgentOps = {
     ...opsWithGossip,
     gossip: wanGossip,
@@ -657,7 +660,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
         connect,
         local,
         ops: opsWithWan, // events, reload, monitor, LAN and WAN gossip
-        intercept: client?.intercept, // client agent: forward what is not agent-local
+        intercept: client?.intercept ?? wanForward?.intercept, // client agent: forward what is not agent-local; server: other datacenters
       });
       http.push(srv);
       if (l.kind === "unix" && l.perms !== undefined) applySocketPerms(l.path, l.perms);
@@ -665,6 +668,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     }
   } catch (e) {
     for (const h of http) await h.close();
+    wanForward?.close(); // WAN gossip
     await wanPool?.close(); // WAN gossip
     await lan?.close(); // LAN gossip
     await local.close();
@@ -699,6 +703,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
           connect,
           local,
           ops: opsWithWan,
+          intercept: wanForward?.intercept, // WAN gossip: a client's request for another datacenter
         },
         log: logger.named("agent.server.rpc"),
       });
@@ -754,6 +759,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
       stopExtras(); // events, remote exec, watches, monitor
       client?.stopForwarding(); // client agent: answer forwarded requests in flight
       await Promise.all(http.map((h) => h.close()));
+      wanForward?.close(); // WAN gossip
       await wanPool?.close(); // WAN gossip
       await lan?.close(); // LAN gossip
       await local.close();

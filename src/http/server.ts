@@ -298,7 +298,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     address: () => (tcpAddr !== "" ? tcpAddr : (socketPath ?? "")),
     port,
     stats: () => ({ renders: blocking.renders, parked: blocking.parkedCount, connections: transport.connections() }),
-    handle: handler,
+    handle: entry, // with the intercept hook (a server forwards its clients' requests for other datacenters)
     close,
   };
 }

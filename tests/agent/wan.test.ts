@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { MemberView } from "../../src/server/types.ts";
+import { dcParam, remoteServers } from "../../src/agent/wan_forward.ts";
 import { newCoordinate, type Coordinate } from "../../src/coordinate/index.ts";
 import { startGossip, wanConfig } from "../../src/gossip/index.ts";
 
@@ -78,6 +79,23 @@ test("serf snapshot: alive/not-alive/leave replay and the text written", () => {
   const out = formatSnapshot(new Map([["b.dc2", "10.0.0.2:8302"], ["a.dc1", "10.0.0.1:8302"]]), false);
   assert.is(out, "alive: a.dc1 10.0.0.1:8302\nalive: b.dc2 10.0.0.2:8302\n");
   assert.is(formatSnapshot(new Map([["a.dc1", "x:1"]]), true), "leave\n");
+});
+
+test("forwarding: the dc parameter and the alive servers of a datacenter with their RPC address", () => {
+  assert.is(dcParam(""), "");
+  assert.is(dcParam("raw&dc=dc2"), "dc2");
+  assert.is(dcParam("dc=&x=1"), "");
+  assert.is(dcParam("index=5&wait=1s"), "");
+  const m = (name: string, tags: Record<string, string>, status = 1, addr = "10.0.0.1"): MemberView => ({ name, addr, port: 8302, tags, status });
+  const members = [
+    m("s1.dc1", { role: "consul", dc: "dc1", port: "8300" }),
+    m("s2.dc2", { role: "consul", dc: "dc2", port: "8300" }, 1, "10.0.0.2"),
+    m("s3.dc2", { role: "consul", dc: "dc2", port: "9300" }, 4), // failed
+    m("s4.dc2", { role: "consul", dc: "dc2" }), // no port tag
+    m("s5.dc2", { role: "consul", dc: "dc2", port: "8300" }, 1, "fd00::5"),
+  ];
+  assert.equal(remoteServers(members, "dc2"), [{ name: "s2.dc2", addr: "10.0.0.2:8300" }, { name: "s5.dc2", addr: "[fd00::5]:8300" }]);
+  assert.equal(remoteServers(members, "dc9"), []);
 });
 
 function opts(node: string, dc: string, over: Partial<WanOptions> = {}): WanOptions {

@@ -53,6 +53,7 @@ t.before(async () => {
       ],
       serfWanPort: 0,
       serfLanPort: 0,
+      serverPort: 0,
       readyTimeoutMs: 45_000,
     }),
     // A client of dc1 (in dc1's LAN pool): -serf-wan-port is set, but clients never run a WAN pool.
@@ -106,6 +107,28 @@ t("/v1/catalog/datacenters lists both datacenters on both, the local one first",
   assert.is(self.Stats.consul.known_datacenters, "2");
   // A client has no WAN pool; as Consul's client it asks a server of its dc.
   assert.equal(await getJson(client, "/v1/catalog/datacenters"), ["dc1", "dc2"]);
+});
+
+t("?dc=<other datacenter> is forwarded to a server of it over the WAN pool (from a server and through a client)", async () => {
+  const put = await fetch(`${dc1.base}/v1/kv/wan/key?dc=dc2`, { method: "PUT", body: "from-dc1" });
+  assert.is(put.status, 200, await put.clone().text());
+  assert.is(await put.text(), "true");
+  // It landed in dc2's store, not dc1's.
+  assert.is(await (await fetch(`${dc2.base}/v1/kv/wan/key?raw`)).text(), "from-dc1");
+  assert.is((await fetch(`${dc1.base}/v1/kv/wan/key`)).status, 404);
+  const got = await fetch(`${dc1.base}/v1/kv/wan/key?dc=dc2&raw`);
+  assert.is(got.status, 200);
+  assert.is(await got.text(), "from-dc1");
+  assert.ok((got.headers.get("x-consul-index") ?? "") !== "");
+  // A client of dc1 asks its server, which forwards to dc2.
+  const viaClient = await fetch(`${client.base}/v1/kv/wan/key?dc=dc2&raw`);
+  assert.is(await viaClient.text(), "from-dc1");
+  const nodes = (await getJson(dc1, "/v1/catalog/nodes?dc=dc2")) as { Node: string; Datacenter: string }[];
+  assert.ok(nodes.some((n) => n.Node === "s2" && n.Datacenter === "dc2"), JSON.stringify(nodes));
+  // A datacenter nobody knows: Consul's text.
+  const none = await fetch(`${dc1.base}/v1/kv/wan/key?dc=dc9`);
+  assert.is(none.status, 500);
+  assert.match(await none.text(), /No path to datacenter/);
 });
 
 t("/v1/coordinate/datacenters carries WAN coordinates (names without .<dc>) and cairn rtt -wan reads them", async () => {
