@@ -181,6 +181,10 @@ export interface RunningAgent {
     readonly serve?: (answer: (msg: Buffer, tcp: boolean) => Promise<Buffer | null>) => void;
   };
   // ---- end client agent (handle)
+  // ---- WAN gossip (handle)
+  /** A server with a WAN pool: DNS questions for another datacenter go to a server of it. */
+  readonly wanDns?: (dc: string) => ((msg: Buffer, tcp: boolean) => Promise<Buffer | null>) | undefined;
+  // ---- end WAN gossip (handle)
 }
 
 /** The node ID: configured, else persisted in data_dir/node-id, else random (dev). */
@@ -771,7 +775,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     })();
     return stopping;
   };
-  return { server, http, view, shutdown, events, reload: ops.reload, leave: leaveAll, clientDns };
+  return { server, http, view, shutdown, events, reload: ops.reload, leave: leaveAll, clientDns, wanDns: wanForward?.dnsFor };
 }
 
 /** A cluster's session timers: they run on the leader; a renewal at a follower is passed on to it. */

@@ -226,9 +226,10 @@ export async function runAgent(cfg: RuntimeConfig, reloadLoad?: ReloadLoad): Pro
       log: (level, msg) => dnsLog(level, msg),
       servers: cfg.server ? [{ node: cfg.nodeName, address: opts.advertiseAddr }] : [],
       forward: agent.clientDns?.forward, // client agent: a server answers
+      forwardRemote: agent.wanDns, // WAN gossip: other datacenters' servers answer for them
     });
     // client agent: a server answers the queries its client agents forward
-    agent.clientDns?.serve?.(dnsResponderFromConfig(cfg, agent.server.store, { log: (level, msg) => dnsLog(level, msg), servers: cfg.server ? [{ node: cfg.nodeName, address: opts.advertiseAddr }] : [] }));
+    agent.clientDns?.serve?.(dnsResponderFromConfig(cfg, agent.server.store, { log: (level, msg) => dnsLog(level, msg), servers: cfg.server ? [{ node: cfg.nodeName, address: opts.advertiseAddr }] : [], forwardRemote: agent.wanDns }));
     for (const d of dns) {
       const a = d.address();
       log("info", `Started DNS server ${a.udp.address}:${a.udp.port} (udp), ${a.tcp.address}:${a.tcp.port} (tcp)`);

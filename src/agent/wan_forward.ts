@@ -11,7 +11,9 @@
  * (/v1/agent/*, /v1/event/*, /v1/operator/keyring) are never forwarded. A datacenter that is
  * not in the WAN pool is left to the local handler, which answers Consul's "No path to
  * datacenter". A failed server is skipped for the next call; a read is retried once on
- * another server of that datacenter.
+ * another server of that datacenter. DNS questions for another datacenter
+ * (`<svc>.service.<dc>.consul`, `<node>.node.<dc>.consul`) go the same way as Client.DNS
+ * (dnsFor), answered by the remote server's resolver.
  *
  * Must never: forward an agent-local path or a request for this datacenter, or retry a
  * write that may have reached a server.
@@ -26,12 +28,15 @@ import { CairnError } from "../shared/errors.ts";
 import {
   CLIENT_RPC_MAX_BODY_BYTES,
   CLIENT_RPC_MAX_INFLIGHT,
+  CLIENT_RPC_TIMEOUT_MS,
   RPC_RECONNECT_MAX_MS,
   RPC_RECONNECT_MIN_MS,
 } from "../shared/limits.ts";
 import {
+  bytesField,
   isAgentLocal,
   isHttpForwardReply,
+  METHOD_CLIENT_DNS,
   METHOD_CLIENT_HTTP,
   METHOD_CLIENT_HTTP_CANCEL,
   splitTarget,
@@ -163,6 +168,29 @@ export class WanForwarder {
       fail(isRpcError(e) && e.code === "remote" && e.kind === "bad-request" ? 400 : 500, e instanceof Error ? e.message : String(e));
     }
   }
+
+  /** A forwarder of raw DNS queries to a server of `dc`, or undefined when the WAN pool has none. */
+  readonly dnsFor = (dc: string): ((msg: Buffer, tcp: boolean) => Promise<Buffer | null>) | undefined => {
+    if (this.#closed || dc === this.#o.datacenter.toLowerCase()) return undefined;
+    const servers = this.#order(remoteServers(this.#o.members(), dc));
+    if (servers.length === 0) return undefined;
+    return async (msg, tcp) => {
+      let lastErr: unknown;
+      for (const s of servers.slice(0, 2)) {
+        try {
+          const r = await this.#rpc.call(s.addr, METHOD_CLIENT_DNS, { query: new Uint8Array(msg.buffer, msg.byteOffset, msg.length), tcp }, { timeoutMs: CLIENT_RPC_TIMEOUT_MS });
+          this.#failed.delete(s.addr);
+          const a = bytesField(r, "answer");
+          return a === undefined ? null : Buffer.from(a.buffer, a.byteOffset, a.length);
+        } catch (e) {
+          lastErr = e;
+          if (!isRpcError(e) || e.code === "remote") break;
+          this.#failed.set(s.addr, 1);
+        }
+      }
+      throw lastErr instanceof Error ? lastErr : new Error(String(lastErr));
+    };
+  };
 
   close(): void {
     if (this.#closed) return;

@@ -18,6 +18,8 @@ export interface DnsExtra {
   readonly servers?: readonly DnsServerInfo[];
   /** Client agents: answer every query through a server (DnsServerOptions.forward). */
   readonly forward?: ((msg: Buffer, tcp: boolean) => Promise<Buffer | null>) | undefined;
+  /** Servers with a WAN pool: questions for another datacenter go to a server of it (DnsServerOptions.forwardRemote). */
+  readonly forwardRemote?: DnsServerOptions["forwardRemote"];
 }
 
 export { resolve, build, serviceTtl, metaTxt } from "./resolve.ts";
@@ -57,6 +59,7 @@ export function dnsServerOptions(
       catalog, agent, config: rc.dns, recursors: rc.recursors, host, port: rc.ports.dns,
       ...(extra.log !== undefined ? { log: extra.log } : {}),
       ...(extra.forward !== undefined ? { forward: extra.forward } : {}),
+      ...(extra.forwardRemote !== undefined ? { forwardRemote: extra.forwardRemote } : {}),
     }));
 }
 
@@ -65,6 +68,7 @@ export function dnsResponderFromConfig(rc: RuntimeConfig, catalog: CatalogReader
   return dnsResponder({
     catalog, agent: dnsAgentInfo(rc, extra.servers), config: rc.dns, recursors: rc.recursors,
     ...(extra.log !== undefined ? { log: extra.log } : {}),
+    ...(extra.forwardRemote !== undefined ? { forwardRemote: extra.forwardRemote } : {}),
   });
 }
 

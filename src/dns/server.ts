@@ -26,6 +26,8 @@ import { DnsCache, RECURSE } from "./cache.ts";
 import { assemble, bareResponse, responseFlags, select, type Selection } from "./prepared.ts";
 import { forward, parseRecursor, type RecursorAddr } from "./recursor.ts";
 import { UdpQueue } from "./udp_queue.ts";
+import { route, type RouteDomains } from "./route.ts";
+import { fqdnLower } from "./resolve.ts";
 import type { DnsAgentInfo } from "./types.ts";
 import {
   HEADER_LEN, RCODE_FORMERR, RCODE_NOTIMP, RCODE_REFUSED, RCODE_SERVFAIL, nameToWire, parseQuery, type ParsedQuery,
@@ -55,6 +57,12 @@ export interface DnsServerOptions {
    * answers SERVFAIL.
    */
   readonly forward?: ((msg: Buffer, tcp: boolean) => Promise<Buffer | null>) | undefined;
+  /**
+   * Servers with a WAN pool: a service or node question for another datacenter (`.<dc>.`)
+   * is answered by a server of it when this gives a forwarder for that datacenter (Consul
+   * forwards such lookups to the remote datacenter); undefined leaves it to the local resolver.
+   */
+  readonly forwardRemote?: ((dc: string) => ((msg: Buffer, tcp: boolean) => Promise<Buffer | null>) | undefined) | undefined;
 }
 
 export interface DnsServerStats {
@@ -114,9 +122,15 @@ export class DnsHandler {
   private readonly udpOpts: { transport: "udp"; udpSize: number | null; ecsLen: number; config: DnsConfig; rng: () => number };
   private readonly tcpOpts: { transport: "tcp"; udpSize: number | null; ecsLen: number; config: DnsConfig; rng: () => number };
   private readonly forwardTo: ((msg: Buffer, tcp: boolean) => Promise<Buffer | null>) | undefined;
+  private readonly forwardRemote: DnsServerOptions["forwardRemote"];
+  private readonly domains: RouteDomains;
+  private readonly localDc: string;
 
   constructor(o: DnsServerOptions) {
     this.forwardTo = o.forward;
+    this.forwardRemote = o.forwardRemote;
+    this.domains = { domain: fqdnLower(o.agent.domain), altDomain: fqdnLower(o.agent.altDomain) };
+    this.localDc = o.agent.datacenter.toLowerCase();
     this.config = o.config;
     this.rng = o.rng ?? Math.random;
     this.nowMs = o.nowMs ?? Date.now;
@@ -150,6 +164,13 @@ export class DnsHandler {
     if (q.opcode !== 0) return withPrefix(bareResponse(q.id, q.flags, RCODE_NOTIMP), headroom);
     if (q.qdcount === 0) return withPrefix(bareResponse(q.id, q.flags, RCODE_REFUSED), headroom);
     if (this.forwardTo !== undefined) return this.forwarded(this.forwardTo, msg, q, tcp);
+    if (this.forwardRemote !== undefined) {
+      const rt = route(q.qname, q.qtype, this.domains);
+      if ((rt.kind === "service" || rt.kind === "node") && rt.dc !== null && rt.dc !== this.localDc) {
+        const fwd = this.forwardRemote(rt.dc);
+        if (fwd !== undefined) return this.forwarded(fwd, msg, q, tcp);
+      }
+    }
     let p;
     try {
       p = this.cache.get(q.qname, q.qtype, q.qclass);

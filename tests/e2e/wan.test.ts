@@ -15,6 +15,8 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import path from "node:path";
 import { readFileSync } from "node:fs";
+import dgram from "node:dgram";
+import * as dnsPacket from "dns-packet";
 import { removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
 import { runCli, waitFor } from "./watch_helpers.ts";
 
@@ -39,12 +41,31 @@ async function wanMembers(a: AgentProc): Promise<Member[]> {
 }
 
 const addr = (a: AgentProc): string => `127.0.0.1:${a.httpPort}`;
+
+/** A records (and the rcode) for `name` from the agent's DNS port over UDP. */
+function dnsA(port: number, name: string): Promise<{ rcode: string; ips: string[] }> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket("udp4");
+    const timer = setTimeout(() => {
+      s.close();
+      reject(new Error("dns timeout"));
+    }, 5000);
+    s.on("message", (m) => {
+      clearTimeout(timer);
+      s.close();
+      const d = dnsPacket.decode(m);
+      const rcode = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN"][(d.flags ?? 0) & 0xf] ?? String((d.flags ?? 0) & 0xf);
+      resolve({ rcode, ips: (d.answers ?? []).flatMap((x) => (x.type === "A" ? [String(x.data)] : [])) });
+    });
+    s.send(dnsPacket.encode({ type: "query", id: 9, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", name }] }), port, "127.0.0.1");
+  });
+}
 const KEY1 = "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=";
 const KEY2 = "HvY8ubRZMgafUOWvrOadwOckVa1wN3QWAo46FVKbVN8=";
 
 t.before(async () => {
   dir = tempDir("cairn-wan-");
-  dc1 = await startAgent({ args: ["-dev", "-node", "s1", "-datacenter", "dc1", "-encrypt", KEY1], serfWanPort: 0, serfLanPort: 0, serverPort: 0, readyTimeoutMs: 45_000 });
+  dc1 = await startAgent({ args: ["-dev", "-node", "s1", "-datacenter", "dc1", "-encrypt", KEY1], serfWanPort: 0, serfLanPort: 0, serverPort: 0, dnsPort: 0, readyTimeoutMs: 45_000 });
   [dc2, client] = await Promise.all([
     startAgent({
       args: [
@@ -125,6 +146,16 @@ t("?dc=<other datacenter> is forwarded to a server of it over the WAN pool (from
   assert.is(await viaClient.text(), "from-dc1");
   const nodes = (await getJson(dc1, "/v1/catalog/nodes?dc=dc2")) as { Node: string; Datacenter: string }[];
   assert.ok(nodes.some((n) => n.Node === "s2" && n.Datacenter === "dc2"), JSON.stringify(nodes));
+  // DNS on dc1 for dc2 names is answered by dc2's server.
+  const reg = await fetch(`${dc1.base}/v1/catalog/register?dc=dc2`, {
+    method: "PUT",
+    body: JSON.stringify({ Node: "web-node", Address: "10.2.0.9", Service: { Service: "web", Port: 80 } }),
+  });
+  assert.is(reg.status, 200, await reg.clone().text());
+  assert.equal(await dnsA(dc1.dnsPort, "web.service.dc2.consul"), { rcode: "NOERROR", ips: ["10.2.0.9"] });
+  assert.equal(await dnsA(dc1.dnsPort, "web-node.node.dc2.consul"), { rcode: "NOERROR", ips: ["10.2.0.9"] });
+  assert.is((await dnsA(dc1.dnsPort, "web.service.consul")).rcode, "NXDOMAIN"); // not in dc1
+  assert.is((await dnsA(dc1.dnsPort, "web.service.dc9.consul")).rcode, "NXDOMAIN");
   // A datacenter nobody knows: Consul's text.
   const none = await fetch(`${dc1.base}/v1/kv/wan/key?dc=dc9`);
   assert.is(none.status, 500);
