@@ -82,6 +82,7 @@ t.before(async () => {
       args: ["-data-dir", path.join(dir, "c1"), "-node", "c1", "-datacenter", "dc1", "-encrypt", KEY1, "-retry-join", `127.0.0.1:${dc1.serfLanPort}`, "-retry-interval", "1s"],
       serfWanPort: 0,
       serfLanPort: 0,
+      dnsPort: 0,
       readyTimeoutMs: 45_000,
     }),
   ]);
@@ -156,6 +157,8 @@ t("?dc=<other datacenter> is forwarded to a server of it over the WAN pool (from
   assert.equal(await dnsA(dc1.dnsPort, "web-node.node.dc2.consul"), { rcode: "NOERROR", ips: ["10.2.0.9"] });
   assert.is((await dnsA(dc1.dnsPort, "web.service.consul")).rcode, "NXDOMAIN"); // not in dc1
   assert.is((await dnsA(dc1.dnsPort, "web.service.dc9.consul")).rcode, "NXDOMAIN");
+  // The client's DNS asks its server, which asks dc2.
+  assert.equal(await dnsA(client.dnsPort, "web.service.dc2.consul"), { rcode: "NOERROR", ips: ["10.2.0.9"] });
   // A datacenter nobody knows: Consul's text.
   const none = await fetch(`${dc1.base}/v1/kv/wan/key?dc=dc9`);
   assert.is(none.status, 500);
