@@ -33,6 +33,8 @@
  * raft_multiplier), since a healthy follower only hears from the leader that often.
  * The autopilot configuration lives in the replicated state (autopilot-set); the leader
  * writes the config file's `autopilot` block (else Consul's defaults) when none is stored.
+ * A new leader, after a read barrier, drops a chunked snapshot restore an earlier leader
+ * left pending (restore-abort; state/restore.ts), since it blocks every server's snapshots.
  * A leader that stops hands leadership to an alive voter first, so its graceful leave
  * (serf `left`) is removed by the next leader without an election wait.
  *
@@ -376,8 +378,10 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
       logger: (level, msg) => this.deps.log(level, msg),
       onLeadership: (leader) => {
         this.deps.log("info", leader ? "raft: cluster leadership acquired" : "raft: cluster leadership lost");
-        if (leader) this.startAutopilot();
-        else this.stopAutopilot();
+        if (leader) {
+          this.startAutopilot();
+          queueMicrotask(() => void this.abortAbandonedRestore());
+        } else this.stopAutopilot();
         try {
           this.deps.onLeadership(leader);
         } catch (e) {
@@ -393,6 +397,8 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
       await raft.close({ snapshot: false });
       return;
     }
+    // Leadership may have come while Raft was starting (a lone voter): its duties start now.
+    if (raft.isLeader()) void this.abortAbandonedRestore();
     writeFileSync(path.join(o.dataDir, BOOTSTRAP_MARKER), `${new Date().toISOString()}\n`);
     this.deps.log(
       "info",
@@ -464,6 +470,26 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
   private stopAutopilot(): void {
     if (this.apTimer !== undefined) clearInterval(this.apTimer);
     this.apTimer = undefined;
+  }
+
+  /**
+   * A new leader drops a chunked snapshot restore left pending by an earlier leader (its
+   * HTTP request died with it; a pending restore blocks every server's snapshots), after
+   * a read barrier so it sees every committed chunk. A restore this leader's own HTTP
+   * handler starts in that short window is aborted too, and that request fails.
+   */
+  private async abortAbandonedRestore(): Promise<void> {
+    const raft = this.raft;
+    if (raft === undefined || !raft.isLeader() || this.closed) return;
+    try {
+      await raft.readBarrier("consistent");
+      const id = this.store.pendingRestoreId();
+      if (id === undefined || !raft.isLeader() || this.closed) return;
+      this.deps.log("warn", `raft: dropping snapshot restore ${id} left unfinished by an earlier leader`);
+      await raft.apply({ type: "restore-abort", id });
+    } catch (e) {
+      this.deps.log("warn", `raft: could not drop an unfinished snapshot restore: ${String(e)}`);
+    }
   }
 
   /** Consul's leader writes the configured autopilot defaults when the state has none. */

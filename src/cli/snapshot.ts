@@ -238,7 +238,7 @@ export const snapshotRestoreCommand: Command = {
     try {
       const st = await stat(file);
       if (st.size > SNAPSHOT_MAX_ARCHIVE_BYTES) {
-        error(io, `Error restoring snapshot: snapshot archive of ${st.size} bytes is too large: the limit is ${SNAPSHOT_MAX_ARCHIVE_BYTES} bytes (a restore is one log entry)`);
+        error(io, `Error restoring snapshot: snapshot archive of ${st.size} bytes is too large: the limit is ${SNAPSHOT_MAX_ARCHIVE_BYTES} bytes`);
         return EXIT_ERROR;
       }
       data = await readFile(file);

@@ -23,7 +23,9 @@
  * ("Raft.ReadIndex" from a follower), then wait until applied >= the read index.
  * Without a leader, writes and reads fail with "No cluster leader" after
  * RAFT_LEADER_WAIT_ELECTIONS election timeouts. Snapshots are taken every
- * snapshotThreshold applied entries; received snapshots restore the store.
+ * snapshotThreshold applied entries (skipped, and retried after each Ready, while the
+ * store has a chunked snapshot restore pending: its chunks live only in the log; the
+ * leader drops an abandoned one, agent/cluster); received snapshots restore the store.
  * On the leader, changeMembership() and transferLeadership() drive the core's
  * configuration changes and transfers (for operator endpoints and autopilot).
  *
@@ -244,7 +246,7 @@ export class RaftServer implements Backend {
     this.failWaiting(shuttingDown());
     if (this.processing !== undefined) await this.processing.catch(() => {});
     if (this.snapshotting !== undefined) await this.snapshotting;
-    if (opts.snapshot === true && this.applied > this.snapshotIndex) {
+    if (opts.snapshot === true && this.applied > this.snapshotIndex && !this.store.restorePending()) {
       try {
         await this.takeSnapshot();
       } catch (e) {
@@ -707,7 +709,9 @@ export class RaftServer implements Backend {
   private afterReady(): void {
     if (this.state !== "running") return;
     const t = this.deps.snapshotThreshold;
-    if (t > 0 && this.snapshotting === undefined && this.applied - this.snapshotIndex >= t) {
+    // No snapshot while a chunked restore is pending (its chunks are not in snapshots): the
+    // next ready after its final restore or restore-abort takes it.
+    if (t > 0 && this.snapshotting === undefined && this.applied - this.snapshotIndex >= t && !this.store.restorePending()) {
       this.snapshotting = this.takeSnapshot()
         .catch((e: unknown) => this.deps.logger("error", `raft ${this.id}: snapshot failed: ${String(e)}`))
         .finally(() => {

@@ -6,8 +6,11 @@
  * WAL worker), and only once the log reports it durable is it applied to the
  * FSM, in index order, and its caller answered. It also restores state on start
  * (snapshot + log replay) and takes snapshots every `snapshotThreshold` entries
- * and on shutdown. The Raft issue replaces this with a replicated driver that
- * keeps the same Backend face.
+ * and on shutdown, but never while the store has a chunked snapshot restore pending
+ * (its chunks are in the log, not in snapshots; the snapshot is retried after it ends).
+ * A restore left pending by the previous run is dropped with a restore-abort after
+ * recovery (nobody will send its final entry). The Raft issue replaces this with a
+ * replicated driver that keeps the same Backend face.
  *
  * Must never: answer a write before it is durable; apply out of index order;
  * apply a command twice; do socket or timer I/O of its own (all comes via deps).
@@ -85,6 +88,12 @@ export class SingleServer implements Backend {
       // A fresh log: the first entry marks the bootstrap, as Raft's configuration entry does.
       await this.apply({ type: "noop" });
     }
+    if (this.store.restorePending()) {
+      // A chunked restore the last run never finished: nobody will send its final entry.
+      const id = this.store.pendingRestoreId();
+      this.deps.logger("warn", `snapshot restore ${id ?? ""} was left unfinished: dropping it`);
+      await this.apply(id === undefined ? { type: "restore-abort" } : { type: "restore-abort", id });
+    }
     metrics.gaugeFn("consul.raft.pending_writes", () => this.pending.length - this.pendingHead);
     return { notes: rec.notes, replayed: rec.entries.length, snapshotIndex: this.snapshotIndex };
   }
@@ -133,7 +142,8 @@ export class SingleServer implements Backend {
       await new Promise<void>((r) => this.idleWaiters.push(r));
     }
     if (this.snapshotting) await this.snapshotting;
-    if (wasRunning && opts.snapshot && this.lastApplied > this.snapshotIndex) {
+    // Not while a chunked restore is pending: the log since the last snapshot replays it.
+    if (wasRunning && opts.snapshot && this.lastApplied > this.snapshotIndex && !this.store.restorePending()) {
       await this.takeSnapshot();
     }
     await this.deps.log.close();
@@ -184,6 +194,7 @@ export class SingleServer implements Backend {
     const t = this.deps.snapshotThreshold;
     if (t <= 0 || this.snapshotting !== undefined || this.state !== "running") return;
     if (this.lastApplied - this.snapshotIndex < t) return;
+    if (this.store.restorePending()) return; // retried on the next apply after it ends
     this.snapshotting = this.takeSnapshot()
       .catch((e: unknown) => this.deps.logger("error", `snapshot failed: ${String(e)}`))
       .finally(() => {

@@ -109,17 +109,23 @@ export const WAL_WRITE_BATCH_BYTES = 8 * 1024 * 1024;
 export const SNAPSHOT_WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
 /**
  * Snapshot archives (GET/PUT /v1/snapshot, cairn snapshot): largest state.bin a restore
- * accepts. A restore travels as one log entry, so it must fit a WAL record
- * (WAL_MAX_RECORD_BYTES) with room for the record header and the command's framing.
+ * accepts. A big restore travels as several restore-chunk log entries (each at most
+ * SNAPSHOT_RESTORE_CHUNK_BYTES); the store's pending restore buffer is bounded by this too.
  */
-export const SNAPSHOT_MAX_STATE_BYTES = WAL_MAX_RECORD_BYTES - 64 * 1024;
+export const SNAPSHOT_MAX_STATE_BYTES = 256 * 1024 * 1024;
+/**
+ * Snapshot restore: largest piece of state.bin in one log entry (restore-chunk, or the
+ * one-entry restore), so it fits a WAL record (WAL_MAX_RECORD_BYTES) with room for the
+ * record header and the command's framing.
+ */
+export const SNAPSHOT_RESTORE_CHUNK_BYTES = 3.5 * 1024 * 1024;
 /** Snapshot archives: largest meta.json and SHA256SUMS members (bytes). */
 export const SNAPSHOT_MAX_SMALL_MEMBER_BYTES = 64 * 1024;
 /** Snapshot archives: largest tar stream (after gunzip) read, members, headers and padding included. */
 export const SNAPSHOT_MAX_TAR_BYTES = SNAPSHOT_MAX_STATE_BYTES + 4 * SNAPSHOT_MAX_SMALL_MEMBER_BYTES;
 /** Snapshot archives: largest gzip archive accepted as a PUT /v1/snapshot body or read by the CLI (bytes). */
 export const SNAPSHOT_MAX_ARCHIVE_BYTES = SNAPSHOT_MAX_TAR_BYTES + 1024 * 1024;
-/** Snapshot archives: largest state.bin `snapshot save` verifies and `snapshot inspect` reads (not restorable past SNAPSHOT_MAX_STATE_BYTES). */
+/** Snapshot archives: largest state.bin `snapshot save` verifies and `snapshot inspect` reads (restorable up to SNAPSHOT_MAX_STATE_BYTES). */
 export const SNAPSHOT_MAX_READ_STATE_BYTES = 1024 * 1024 * 1024;
 /** Snapshot archives: most members read from one tar stream (cairn writes three). */
 export const SNAPSHOT_MAX_MEMBERS = 16;

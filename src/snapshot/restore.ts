@@ -2,7 +2,8 @@
  * snapshot/restore: checks an archive read for a restore before anything reaches the
  * log: meta.Size matches state.bin (raft's "size didn't match"), state.bin is a cairn
  * store snapshot ("CRSN"; Consul's msgpack FSM stream is not readable by cairn) and
- * decodes completely, and it fits one log entry (SNAPSHOT_MAX_STATE_BYTES).
+ * decodes completely, and it is at most SNAPSHOT_MAX_STATE_BYTES (sent through the log
+ * in chunks when it does not fit one entry: http/snapshot).
  *
  * Must never: let bytes the store cannot decode become a log entry (every server
  * would have to refuse them), or do I/O.

@@ -127,7 +127,12 @@ function commandFields(cmd: Command): unknown[] {
     case "lock-delay-stamp":
       return [cmd.now];
     case "restore":
-      return [cmd.data];
+      // The one-entry form keeps its original single field (older logs decode unchanged).
+      return cmd.pending === undefined ? [cmd.data] : [cmd.data, cmd.pending.id, cmd.pending.total, cmd.pending.sha256];
+    case "restore-chunk":
+      return [cmd.id, cmd.seq, cmd.data];
+    case "restore-abort":
+      return [cmd.id ?? null];
     case "coordinate-batch-update":
       return [cmd.updates.map(coordRowOut)];
     case "autopilot-set":
@@ -300,8 +305,19 @@ export function decodeCommand(data: Uint8Array): Command {
       arity(f, 1, type);
       return { type, now: clock(f[0], "now") };
     case "restore":
+      if (f.length === 1) return { type, data: bytes(f[0], "restore data") };
+      arity(f, 4, type);
+      return {
+        type,
+        data: bytes(f[0], "restore data"),
+        pending: { id: str(f[1], "restore id"), total: index(f[2], "restore total"), sha256: str(f[3], "restore sha256") },
+      };
+    case "restore-chunk":
+      arity(f, 3, type);
+      return { type, id: str(f[0], "restore id"), seq: index(f[1], "restore seq"), data: bytes(f[2], "restore chunk") };
+    case "restore-abort":
       arity(f, 1, type);
-      return { type, data: bytes(f[0], "restore data") };
+      return f[0] === null ? { type } : { type, id: str(f[0], "restore id") };
     case "coordinate-batch-update":
       arity(f, 1, type);
       if (!Array.isArray(f[0])) throw bad("coordinate-batch-update updates is not an array");

@@ -36,7 +36,7 @@ import { WatchIndex, type Wakeups } from "./watch.ts";
 import { kvCas, kvDelete, kvDeleteCas, kvDeleteTree, kvListEntries, kvListIndex, kvLock, kvSet, kvUnlock, isOpErr } from "./kvops.ts";
 import { txnReadOnly, txnReadWrite } from "./txn.ts";
 import { decodeSnapshot, encodeSnapshot, type DecodedSnapshot } from "./snapshot.ts";
-import { stampRestored } from "./restore.ts";
+import { RestoreBuffer, stampRestored } from "./restore.ts";
 import type { CatalogReader, CheckRow, HealthStatus, NodeRow, ServiceHealth, ServiceRow } from "./catalog_types.ts";
 import { deregister, ensureRegistration } from "./catalog_ops.ts";
 import { nodeIndexName, nodeKey, serviceIndexName } from "./catalog_tables.ts";
@@ -91,6 +91,8 @@ const COORD_WATCH = "coordinates";
 
 export class Store implements StoreReader, CatalogReader, CAReader, SessionReader {
   private t = installSessions(new Tables(), undefined);
+  /** Chunks of a restore not yet finished (never in snapshots: see restorePending). */
+  private readonly restoring = new RestoreBuffer();
   /** A session view tests install beside the sessions table (setSessionLookup). */
   private extraSessions: SessionLookup | undefined;
   /** Session watches ("sessions", "session.<id>", "sessions.node.<node>"). */
@@ -444,8 +446,18 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
       case "lock-delay-stamp":
         stampLockDelays(tx, cmd.now);
         return NONE;
-      case "restore":
-        return this.applyRestore(tx, cmd.data);
+      case "restore": {
+        if (cmd.pending === undefined) return this.applyRestore(tx, cmd.data);
+        const got = this.restoring.take(cmd.pending);
+        return got.ok ? this.applyRestore(tx, got.data) : { type: "error", message: got.error };
+      }
+      case "restore-chunk": {
+        const err = this.restoring.chunk(cmd.id, cmd.seq, cmd.data);
+        return err === undefined ? NONE : { type: "error", message: err };
+      }
+      case "restore-abort":
+        this.restoring.abort(cmd.id);
+        return NONE;
       case "coordinate-batch-update": {
         for (const u of cmd.updates) {
           // Consul drops updates for nodes it does not know (coordinates go with their node).
@@ -538,8 +550,22 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
 
   // ---- snapshots ---------------------------------------------------------
 
-  /** Serializes every table, its indexes and the last applied index. */
+  /**
+   * Whether a restore sent in chunks is pending: its buffer is not in snapshots, so
+   * no snapshot may be taken until its final restore (or restore-abort) is applied.
+   */
+  restorePending(): boolean {
+    return this.restoring.pending();
+  }
+
+  /** The pending chunked restore's id, if any (for restore-abort). */
+  pendingRestoreId(): string | undefined {
+    return this.restoring.pendingId();
+  }
+
+  /** Serializes every table, its indexes and the last applied index (never while restorePending()). */
   snapshot(): Uint8Array {
+    assert(!this.restoring.pending(), "snapshot while a chunked restore is pending");
     return encodeSnapshot({
       lastIndex: this.last,
       indexes: this.t.indexes,
@@ -560,6 +586,7 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
   restore(bytes: Uint8Array): void {
     assert(!this.applying, "restore during apply");
     const t = new Tables();
+    this.restoring.clear(); // a snapshot never holds a pending restore
     const d = decodeSnapshot(bytes, t.arena);
     t.kvs = d.kvs;
     t.tombstones = d.tombstones;

@@ -79,6 +79,13 @@ export interface TxnError {
 }
 
 /** A command carried by the log and applied by the FSM, in log order. */
+/** The final entry of a restore sent in chunks: which pending restore, its length and sha256 (hex). */
+export interface RestoreFinal {
+  readonly id: string;
+  readonly total: number;
+  readonly sha256: string;
+}
+
 export type Command =
   | { readonly type: "noop" }
   | { readonly type: "kv-set"; readonly key: string; readonly value: Uint8Array; readonly flags: bigint }
@@ -150,8 +157,21 @@ export type Command =
    * Snapshot restore (PUT /v1/snapshot): replace the whole state with a cairn store
    * snapshot's (state/restore.ts); everything is stamped at this entry's index, so no
    * index moves backwards, and every watch fires. Bad bytes: an error result, no change.
+   * Without `pending` the state.bin is `data` (one entry); with it, `data` is empty and
+   * the state.bin is the store's pending restore (restore-chunk entries) named by
+   * `pending.id`, checked against `total` bytes and its sha256 (hex). A final naming the
+   * pending id always clears the pending buffer; one naming another id changes nothing.
    */
-  | { readonly type: "restore"; readonly data: Uint8Array }
+  | { readonly type: "restore"; readonly data: Uint8Array; readonly pending?: RestoreFinal }
+  /**
+   * One piece of a state.bin restored through several entries: seq 0 starts a new pending
+   * restore `id` (discarding any other), seq n > 0 must follow seq n-1 of the same id, or
+   * it is refused (an error result, no change). While a restore is pending no store
+   * snapshot may be taken (Store.restorePending).
+   */
+  | { readonly type: "restore-chunk"; readonly id: string; readonly seq: number; readonly data: Uint8Array }
+  /** Drops the pending restore (only if it is `id`, when given); no pending restore: nothing changes. */
+  | { readonly type: "restore-abort"; readonly id?: string }
   /**
    * Consul's CoordinateBatchUpdate: set the LAN coordinate of each (node, segment);
    * updates for nodes not in the catalog are dropped silently.

@@ -321,6 +321,8 @@ export class FakeBackend implements Backend {
       case "ca-set":
         throw new Error("fake backend: connect CA commands are not modelled (use a real Store)");
       case "restore":
+      case "restore-chunk":
+      case "restore-abort":
         throw new Error("fake backend: snapshot restore is not modelled (use a real Store)");
       case "session-create":
       case "session-destroy":

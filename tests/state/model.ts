@@ -231,6 +231,8 @@ export class Model {
       case "ca-set":
         throw new Error("model: connect CA commands are not modelled");
       case "restore":
+      case "restore-chunk":
+      case "restore-abort":
         throw new Error("model: snapshot restore is not modelled");
       case "session-create":
       case "session-destroy":
