@@ -2,8 +2,9 @@
  * tests/e2e/snapshot_cluster: a snapshot restore reaches every server of a 3-server
  * Raft cluster (servers started as in raft_cluster.test.ts): data written, `cairn
  * snapshot save` through a follower, data changed, `cairn snapshot restore` through
- * another follower (the restore command is forwarded to the leader and replicated,
- * ~3.5 MB in one entry): every server shows the restored data (?stale, local state), a
+ * another follower (the restore commands are forwarded to the leader and replicated,
+ * ~8 MB as several restore-chunk entries and a final restore): every server shows the
+ * restored data (?stale, local state), a
  * blocking query parked on a follower wakes with a higher index, the cluster keeps
  * taking writes; a server killed before a restore catches up with it when it returns.
  */
@@ -116,7 +117,7 @@ t("save through a follower, change, restore through the other follower: every se
   await put(f1, "c/a", "1");
   await put(f2, "c/b", "b1");
   const big = "z".repeat(500_000);
-  for (let i = 0; i < 7; i++) await put(leader!, `c/big/${i}`, big); // ~3.5 MB of state: one entry near the WAL record limit, far above the AppendEntries byte budget
+  for (let i = 0; i < 16; i++) await put(leader!, `c/big/${i}`, big); // ~8 MB of state: restored as three restore-chunk entries and a final restore
   const file = path.join(dir, "cluster.snap");
   const s = await runCli(["snapshot", "save", "-http-addr", `127.0.0.1:${f1.httpPort}`, file]);
   assert.is(s.code, 0, s.err);
@@ -140,7 +141,7 @@ t("save through a follower, change, restore through the other follower: every se
     await waitFor(async () => (await raw(n, "c/a")) === "1", 10_000, `restored c/a on ${n.name}`);
     assert.is(await raw(n, "c/b"), "b1", n.name);
     assert.is(await raw(n, "c/new"), undefined, n.name);
-    assert.is((await raw(n, "c/big/6"))?.length, 500_000, n.name);
+    assert.is((await raw(n, "c/big/15"))?.length, 500_000, n.name);
     const x = await call(n, "/v1/kv/c/a?stale");
     assert.ok(x.index >= cur.index, `${n.name}: X-Consul-Index ${x.index} >= ${cur.index}`);
   }
@@ -165,7 +166,7 @@ t("a server that was down during a restore catches up with the restored state wh
     readyWithoutLeader: true,
   });
   await waitFor(async () => (await raw(f1, "c/a").catch(() => undefined)) === "1" && (await raw(f1, "c/after").catch(() => "x")) === undefined, 15_000, "restored state on the returning server");
-  assert.is((await raw(f1, "c/big/6"))?.length, 500_000);
+  assert.is((await raw(f1, "c/big/15"))?.length, 500_000);
   assert.is(await raw(f1, "c/new"), undefined);
 });
 
