@@ -2,7 +2,9 @@
  * tests/snapshot/http: GET/PUT /v1/snapshot over a real Store backend — the archive
  * verifies and carries the store's index in X-Consul-Index, a restore brings data
  * back and wakes a blocking query with a higher index, bad archives are refused with
- * Consul's texts (500) or as too large (413) and change nothing.
+ * Consul's texts (500) or as too large (413) and change nothing; a state larger than
+ * one log entry goes as restore-chunk commands and a final restore, and a restore that
+ * fails midway sends a restore-abort (nothing pending, data unchanged).
  */
 
 import { test } from "uvu";
@@ -12,7 +14,8 @@ import { startCatalog, type CatHarness } from "../http/catalog_helpers.ts";
 import { request } from "../http/helpers.ts";
 import { readArchive, writeArchive } from "../../src/snapshot/index.ts";
 import { readTar, writeTar } from "../../src/snapshot/tar.ts";
-import { SNAPSHOT_MAX_ARCHIVE_BYTES } from "../../src/shared/limits.ts";
+import { SNAPSHOT_MAX_ARCHIVE_BYTES, SNAPSHOT_RESTORE_CHUNK_BYTES } from "../../src/shared/limits.ts";
+import type { ApplyResult, Command } from "../../src/state/index.ts";
 
 async function world(): Promise<CatHarness> {
   const h = await startCatalog();
@@ -119,6 +122,62 @@ test("bad archives are refused with Consul's texts; the data stays", async () =>
     assert.match(big.text, /too large/);
     assert.is(h.backend.store.lastIndex(), before, "nothing reached the log");
     assert.is(await kvValue(h.port, "a"), "kept");
+  } finally {
+    await h.close();
+  }
+});
+
+test("PUT /v1/snapshot: a state over one entry goes in chunks; a failure midway aborts them", async () => {
+  const h = await world();
+  try {
+    const v = "q".repeat(500_000);
+    for (let i = 0; i < 9; i++) assert.is((await request(h.port, `/v1/kv/big/${i}`, { method: "PUT", body: v })).status, 200);
+    const snap = (await request(h.port, "/v1/snapshot")).body;
+    const size = (await readArchive(new Uint8Array(snap), { maxStateBytes: 1 << 26 })).state.length;
+    assert.ok(size > SNAPSHOT_RESTORE_CHUNK_BYTES, `state.bin of ${size} bytes`);
+    await request(h.port, "/v1/kv/big?recurse", { method: "DELETE" });
+    await request(h.port, "/v1/kv/a", { method: "PUT", body: "changed" });
+    const seen: Command[] = [];
+    const real = h.backend.apply.bind(h.backend);
+    let failAt = -1;
+    h.backend.apply = async (cmd: Command): Promise<ApplyResult> => {
+      seen.push(cmd);
+      if (seen.length === failAt) throw new Error("leader lost");
+      return real(cmd);
+    };
+    // a failure after the first chunk: 500, a restore-abort follows, nothing pending, data unchanged
+    failAt = 2;
+    const bad = await request(h.port, "/v1/snapshot", { method: "PUT", body: snap });
+    assert.is(bad.status, 500, bad.text);
+    assert.equal(seen.map((c) => c.type), ["restore-chunk", "restore-chunk", "restore-abort"]);
+    assert.is(h.backend.store.restorePending(), false);
+    assert.is(await kvValue(h.port, "a"), "changed");
+    assert.is(await kvValue(h.port, "big/0"), undefined);
+    // the whole restore: chunks of at most the limit, in order, then the final restore
+    failAt = -1;
+    seen.length = 0;
+    const put = await request(h.port, "/v1/snapshot", { method: "PUT", body: snap });
+    assert.is(put.status, 200, put.text);
+    const chunks = Math.ceil(size / SNAPSHOT_RESTORE_CHUNK_BYTES);
+    assert.equal(seen.map((c) => c.type), [...Array.from({ length: chunks }, () => "restore-chunk"), "restore"]);
+    seen.forEach((c, i) => {
+      if (c.type === "restore-chunk") {
+        assert.is(c.seq, i);
+        assert.ok(c.data.length <= SNAPSHOT_RESTORE_CHUNK_BYTES);
+      }
+    });
+    const last = seen[seen.length - 1]!;
+    assert.ok(last.type === "restore" && last.pending?.total === size && last.data.length === 0);
+    assert.is(h.backend.store.restorePending(), false);
+    assert.is(await kvValue(h.port, "a"), "1");
+    assert.is((await kvValue(h.port, "big/8"))?.length, 500_000);
+    // GET is refused while a restore is pending (snapshots never hold one)
+    await h.backend.apply({ type: "restore-chunk", id: "x", seq: 0, data: new Uint8Array(4) });
+    const during = await request(h.port, "/v1/snapshot");
+    assert.is(during.status, 500);
+    assert.match(during.text, /restore is in progress/);
+    await h.backend.apply({ type: "restore-abort", id: "x" });
+    assert.is((await request(h.port, "/v1/snapshot")).status, 200);
   } finally {
     await h.close();
   }
