@@ -34,7 +34,8 @@
  * The autopilot configuration lives in the replicated state (autopilot-set); the leader
  * writes the config file's `autopilot` block (else Consul's defaults) when none is stored.
  * A new leader, after a read barrier, drops a chunked snapshot restore an earlier leader
- * left pending (restore-abort; state/restore.ts), since it blocks every server's snapshots.
+ * left pending (restore-abort; state/restore.ts), since it blocks every server's snapshots;
+ * so does the leader when a pending restore gets no chunk for SNAPSHOT_RESTORE_STALL_MS.
  * A leader that stops hands leadership to an alive voter first, so its graceful leave
  * (serf `left`) is removed by the next leader without an election wait.
  *
@@ -56,7 +57,13 @@ import { decodeApplyResult, decodeCommand, encodeApplyResult, encodeCommand, typ
 import type { ApplyResult, Command } from "../state/types.ts";
 import { WalLog } from "../wal/index.ts";
 import { CairnError, type ErrorKind } from "../shared/errors.ts";
-import { CLIENT_RPC_MAX_INFLIGHT, CLUSTER_OPERATOR_RPC_TIMEOUT_MS, RPC_RECONNECT_MAX_MS, RPC_RECONNECT_MIN_MS } from "../shared/limits.ts";
+import {
+  CLIENT_RPC_MAX_INFLIGHT,
+  CLUSTER_OPERATOR_RPC_TIMEOUT_MS,
+  RPC_RECONNECT_MAX_MS,
+  RPC_RECONNECT_MIN_MS,
+  SNAPSHOT_RESTORE_STALL_MS,
+} from "../shared/limits.ts";
 import { DEFAULT_AUTOPILOT_CONFIG, type AutopilotConfig } from "../state/autopilot_table.ts";
 import {
   AUTOPILOT_HEALTH_INTERVAL_MS,
@@ -216,6 +223,8 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
   private reconcileAgain = false;
   private healthRun: Promise<void> | undefined;
   private apInitializing = false;
+  /** The pending chunked restore as the last autopilot tick saw it (stall detection). */
+  private restoreSeen: { id: string; chunks: number; since: number } | undefined;
 
   constructor(opts: ClusterOptions, deps: ClusterDeps) {
     this.opts = opts;
@@ -458,6 +467,7 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
 
   private startAutopilot(): void {
     this.stopAutopilot();
+    this.restoreSeen = undefined;
     this.apState = undefined;
     this.lastReconcile = performance.now();
     const every = this.opts.autopilotHealthMs ?? AUTOPILOT_HEALTH_INTERVAL_MS;
@@ -492,6 +502,32 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
     }
   }
 
+  /**
+   * On the leader (every autopilot tick): a chunked restore that has received no chunk for
+   * SNAPSHOT_RESTORE_STALL_MS is dropped — the server serving its HTTP request died, and
+   * the pending restore would block every server's snapshots.
+   */
+  private checkStalledRestore(): void {
+    const id = this.store.pendingRestoreId();
+    if (id === undefined) {
+      this.restoreSeen = undefined;
+      return;
+    }
+    const chunks = this.store.pendingRestoreChunks();
+    const now = performance.now();
+    const seen = this.restoreSeen;
+    if (seen === undefined || seen.id !== id || seen.chunks !== chunks) {
+      this.restoreSeen = { id, chunks, since: now };
+      return;
+    }
+    if (now - seen.since < SNAPSHOT_RESTORE_STALL_MS || this.raft === undefined) return;
+    this.restoreSeen = undefined;
+    this.deps.log("warn", `raft: dropping snapshot restore ${id}: no chunk for ${SNAPSHOT_RESTORE_STALL_MS} ms`);
+    this.raft.apply({ type: "restore-abort", id }).catch((e: unknown) => {
+      this.deps.log("warn", `raft: could not drop a stalled snapshot restore: ${String(e)}`);
+    });
+  }
+
   /** Consul's leader writes the configured autopilot defaults when the state has none. */
   private async ensureAutopilotConfig(): Promise<void> {
     const raft = this.raft;
@@ -513,6 +549,7 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
         this.apInitializing = false;
       }
     }
+    this.checkStalledRestore();
     await this.updateHealth();
     const every = this.opts.autopilotReconcileMs ?? AUTOPILOT_RECONCILE_INTERVAL_MS;
     const full = performance.now() - this.lastReconcile >= every;

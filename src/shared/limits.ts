@@ -119,6 +119,11 @@ export const SNAPSHOT_MAX_STATE_BYTES = 256 * 1024 * 1024;
  * record header and the command's framing.
  */
 export const SNAPSHOT_RESTORE_CHUNK_BYTES = 3.5 * 1024 * 1024;
+/**
+ * Snapshot restore: a Raft leader drops a chunked restore that has received no chunk for
+ * this long (ms; the server serving its HTTP request died), since it blocks snapshots.
+ */
+export const SNAPSHOT_RESTORE_STALL_MS = 60_000;
 /** Snapshot archives: largest meta.json and SHA256SUMS members (bytes). */
 export const SNAPSHOT_MAX_SMALL_MEMBER_BYTES = 64 * 1024;
 /** Snapshot archives: largest tar stream (after gunzip) read, members, headers and padding included. */

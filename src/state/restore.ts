@@ -18,7 +18,8 @@
  * retry). The log entries since the last snapshot are kept, so a restart replays the
  * chunks. An abandoned restore is dropped by a "restore-abort": the HTTP handler sends
  * one when it fails after sending chunks, a new Raft leader sends one after its read
- * barrier, a single server after its recovery at start-up.
+ * barrier (and the leader, when one receives no chunk for SNAPSHOT_RESTORE_STALL_MS: its
+ * HTTP request died on a follower), a single server after its recovery at start-up.
  *
  * Must never: do I/O, read clocks, or leave a row with ModifyIndex above the
  * entry's index; it is deterministic so every server computes the same state.
@@ -80,6 +81,11 @@ export class RestoreBuffer {
   /** The pending restore's id, if any. */
   pendingId(): string | undefined {
     return this.id;
+  }
+
+  /** Chunks received by the pending restore (its progress). */
+  pendingChunks(): number {
+    return this.chunks.length;
   }
 
   /** Adds a chunk; returns an error text (and changes nothing) when it does not fit. */

@@ -563,6 +563,11 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
     return this.restoring.pendingId();
   }
 
+  /** Chunks the pending chunked restore has received (0 when none is pending). */
+  pendingRestoreChunks(): number {
+    return this.restoring.pendingChunks();
+  }
+
   /** Serializes every table, its indexes and the last applied index (never while restorePending()). */
   snapshot(): Uint8Array {
     assert(!this.restoring.pending(), "snapshot while a chunked restore is pending");

@@ -67,10 +67,12 @@ test("chunks and a final restore bring the saved state back; pending only in bet
   assertChanged(h); // chunks change no data
   assert.equal(h.apply({ type: "restore-chunk", id: "r1", seq: 1, data: p1! }), NONE);
   assert.equal(h.apply({ type: "restore-chunk", id: "r1", seq: 2, data: p2! }), NONE);
+  assert.is(h.s.pendingRestoreChunks(), 3);
   assert.is(h.s.lastIndex(), h.i);
   const r = h.apply({ type: "restore", data: new Uint8Array(0), pending: { id: "r1", total: saved.length, sha256: sha(saved) } });
   assert.equal(r, NONE);
   assert.is(h.s.restorePending(), false);
+  assert.is(h.s.pendingRestoreChunks(), 0);
   assertRestored(h);
   assert.is(h.s.kvGet("a").value?.modifyIndex, h.i); // stamped at the final entry's index
 });
