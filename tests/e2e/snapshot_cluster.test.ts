@@ -6,7 +6,9 @@
  * ~8 MB as several restore-chunk entries and a final restore): every server shows the
  * restored data (?stale, local state), a
  * blocking query parked on a follower wakes with a higher index, the cluster keeps
- * taking writes; a server killed before a restore catches up with it when it returns.
+ * taking writes; a server killed before a restore catches up with it when it returns; a
+ * leader killed in the middle of a ~40 MB restore leaves it pending, and the next leader
+ * drops it (snapshots work again, the data is unchanged).
  */
 
 import { suite } from "uvu";
@@ -15,6 +17,8 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { freePort, removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
 import { runCli, waitFor } from "./watch_helpers.ts";
+import { readArchive, writeArchive } from "../../src/snapshot/index.ts";
+import { Store } from "../../src/state/index.ts";
 
 const CONFIG = `performance { raft_multiplier = 1 }
 gossip_lan { probe_interval = "200ms" probe_timeout = "100ms" gossip_interval = "100ms" suspicion_mult = 3 }
@@ -168,6 +172,62 @@ t("a server that was down during a restore catches up with the restored state wh
   await waitFor(async () => (await raw(f1, "c/a").catch(() => undefined)) === "1" && (await raw(f1, "c/after").catch(() => "x")) === undefined, 15_000, "restored state on the returning server");
   assert.is((await raw(f1, "c/big/15"))?.length, 500_000);
   assert.is(await raw(f1, "c/new"), undefined);
+});
+
+t("a restore abandoned by a leader that died midway is dropped by the next leader", async () => {
+  const old = leader!;
+  await put(old, "c/marker", "before");
+  // a ~40 MB cairn state built here (twelve chunks), in an archive of the cluster's own meta
+  const smallRes = await fetch(`http://127.0.0.1:${old.httpPort}/v1/snapshot`, { signal: AbortSignal.timeout(8000) });
+  const meta = (await readArchive(new Uint8Array(await smallRes.arrayBuffer()), { maxStateBytes: 1 << 26 })).meta;
+  const st = new Store();
+  const value = new Uint8Array(1_000_000).fill(0x61);
+  for (let i = 0; i < 40; i++) st.apply(i + 1, { type: "kv-set", key: `d/big/${i}`, value, flags: 0n });
+  const state = st.snapshot();
+  const archive = await writeArchive({ ...meta, size: state.length }, state, Date.now());
+  // PUT through the leader itself, then kill it while the chunks are pending
+  const restoring = fetch(`http://127.0.0.1:${old.httpPort}/v1/snapshot`, { method: "PUT", body: Buffer.from(archive), signal: AbortSignal.timeout(30_000) })
+    .then((r) => r.status)
+    .catch(() => -1);
+  const until = Date.now() + 15_000;
+  for (;;) {
+    const r = await call(old, "/v1/snapshot?stale").catch(() => undefined);
+    if (r !== undefined && r.status === 500 && /restore is in progress/.test(r.body)) break;
+    assert.ok(Date.now() < until, "timed out waiting for a pending restore on the leader");
+    await new Promise((res) => setTimeout(res, 5));
+  }
+  await old.proc?.stop("SIGKILL", 2000);
+  assert.is(await restoring, -1, "the restore never finished");
+  const rest = nodes.filter((n) => n !== old);
+  let addr = "";
+  await waitFor(
+    async () => {
+      const ls = await Promise.all(rest.map((n) => leaderAddr(n)));
+      addr = ls[0] ?? "";
+      return addr !== "" && addr !== `127.0.0.1:${old.serverPort}` && ls.every((l) => l === addr);
+    },
+    15_000,
+    "a new leader",
+  );
+  const next = rest.find((n) => `127.0.0.1:${n.serverPort}` === addr)!;
+  for (const n of rest) {
+    await waitFor(async () => (await call(n, "/v1/snapshot?stale").catch(() => undefined))?.status === 200, 15_000, `no pending restore on ${n.name}`);
+    assert.is(await raw(n, "c/marker"), "before", n.name);
+    assert.is(await raw(n, "d/big/0"), undefined, n.name);
+  }
+  assert.match(next.proc!.output(), /left unfinished by an earlier leader/);
+  await put(next, "c/after-abort", "yes");
+  // the killed server returns: it replays the chunks and the abort
+  const join = nodes.flatMap((x) => ["-retry-join", `127.0.0.1:${x.serfPort}`]);
+  old.proc = await startAgent({
+    args: ["-server", "-bootstrap-expect", "3", "-data-dir", old.dataDir, "-node", old.name, "-config-file", cfgFile, "-retry-interval", "1s", ...join],
+    httpPort: old.httpPort,
+    serfLanPort: old.serfPort,
+    serverPort: old.serverPort,
+    readyWithoutLeader: true,
+  });
+  await waitFor(async () => (await raw(old, "c/after-abort").catch(() => undefined)) === "yes", 15_000, "the returning server catches up");
+  assert.is((await call(old, "/v1/snapshot?stale")).status, 200);
 });
 
 t.run();
