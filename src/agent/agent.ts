@@ -84,6 +84,8 @@ export interface AgentOptions {
   readonly autopilot?: AutopilotConfig;
   readonly disableKvKeyValidation: boolean;
   readonly responseHeaders: Readonly<Record<string, string>>;
+  /** RuntimeConfig.ui: the built-in web UI on the HTTP listeners (absent: off). */
+  readonly ui?: { readonly enabled: boolean; readonly contentPath: string };
   readonly debugConfig: Record<string, unknown>;
   /** RuntimeConfig.connect; absent or disabled = no Connect CA. */
   readonly connect?: { readonly enabled: boolean; readonly caProvider: string; readonly caConfig: Readonly<Record<string, unknown>> };
@@ -665,6 +667,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
         local,
         ops: opsWithWan, // events, reload, monitor, LAN and WAN gossip
         intercept: client?.intercept ?? wanForward?.intercept, // client agent: forward what is not agent-local; server: other datacenters
+        ui: opts.ui, // web UI (src/ui)
       });
       http.push(srv);
       if (l.kind === "unix" && l.perms !== undefined) applySocketPerms(l.path, l.perms);

@@ -74,6 +74,7 @@ export function agentOptions(cfg: RuntimeConfig): AgentOptions {
     autopilot: cfg.autopilot,
     disableKvKeyValidation: cfg.disableKvKeyValidation,
     responseHeaders: cfg.http.responseHeaders,
+    ui: { enabled: cfg.ui.enabled, contentPath: cfg.ui.contentPath },
     debugConfig: debugConfig(cfg),
     connect: cfg.connect,
     local: {

@@ -6,7 +6,8 @@
  * to their clean form. Per route: OPTIONS -> 200 with Allow (OPTIONS + methods); other
  * methods -> 405 "method X not allowed" with the same Allow header; unknown paths go to
  * Consul's Index handler: 404 "Invalid URL path: ..." (one text for paths containing
- * "/v1/", another for the rest), "/" answers that the UI is disabled.
+ * "/v1/", another for the rest), "/" answers that the UI is disabled (or, with the UI on,
+ * the `index` reply the server passes: a redirect to the UI, see ui.ts).
  *
  * Must never: run a handler for a method its route does not allow.
  */
@@ -65,8 +66,10 @@ function escapePath(p: string): string {
 export class Router {
   private readonly exact = new Map<string, Route>();
   private readonly subtrees: Route[] = [];
+  private readonly index: Reply;
 
-  constructor(routes: readonly Route[]) {
+  constructor(routes: readonly Route[], opts: { readonly index?: Reply | undefined } = {}) {
+    this.index = opts.index ?? { ...textReply(200, INDEX_NO_UI), bare: true };
     for (const r of routes) {
       if (r.pattern.endsWith("/")) this.subtrees.push(r);
       else this.exact.set(r.pattern, r);
@@ -100,7 +103,7 @@ export class Router {
       // ServeMux sends "/v1/kv" to the "/v1/kv/" subtree with a redirect.
       const sub = this.subtrees.find((r) => r.pattern === ctx.path + "/");
       if (sub) return redirect(ctx.path + "/", rawQuery);
-      if (ctx.path === "/") return { ...textReply(200, INDEX_NO_UI), bare: true };
+      if (ctx.path === "/") return this.index;
       return { ...textReply(404, ctx.path.includes("/v1/") ? INVALID_URL_PATH_V1 : INVALID_URL_PATH), bare: true };
     }
     if (ctx.method === "OPTIONS") {

@@ -28,6 +28,7 @@ import { BlockingEngine, type BlockingDeps, realBlockingDeps } from "./blocking.
 import type { Env, HttpLimits } from "./context.ts";
 import { makeHandler } from "./handle.ts";
 import { kvHandler } from "./kv.ts";
+import { isUiTarget, rootRedirect, uiRoutes } from "./ui.ts";
 import { type Route, Router } from "./router.ts";
 import { createTransport, type Exchange, type ExchangeHandler, type TransportKind, transportFromEnv } from "./wire/index.ts";
 import { statusLeader, statusPeers } from "./status.ts";
@@ -113,6 +114,8 @@ export interface HttpServerOptions {
   readonly ops?: AgentOps | undefined;
   /** Client agents: takes an exchange before routing (true = it answers it, e.g. forwarded to a server). */
   readonly intercept?: ((ex: Exchange) => boolean) | undefined;
+  /** The built-in web UI (ui_config): served under contentPath ("/ui/" by default) when enabled. */
+  readonly ui?: { readonly enabled: boolean; readonly contentPath?: string | undefined } | undefined;
 }
 
 export interface HttpStats {
@@ -235,7 +238,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     local: opts.local,
     ops: opts.ops,
   };
-  const router = new Router(ROUTES);
+  const uiPath = opts.ui?.contentPath ?? "/ui/";
+  const uiOn = opts.ui?.enabled === true;
+  const router = uiOn ? new Router([...ROUTES, ...uiRoutes(uiPath)], { index: rootRedirect(uiPath) }) : new Router(ROUTES);
   const common: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.responseHeaders ?? {})) common[canonicalHeader(k)] = v;
   const wrapped = { "X-Consul-Default-ACL-Policy": "allow" };
@@ -251,7 +256,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   });
   const kind = opts.transport ?? transportFromEnv(process.env.CAIRN_HTTP_TRANSPORT);
   const intercept = opts.intercept;
-  const entry: ExchangeHandler = intercept === undefined ? handler : (ex) => { if (!intercept(ex)) handler(ex); };
+  // A client agent answers UI paths itself (enabled or not), as Consul's clients do.
+  const entry: ExchangeHandler =
+    intercept === undefined ? handler : (ex) => { if (isUiTarget(ex.target, uiPath) || !intercept(ex)) handler(ex); };
   const transport = createTransport(kind, entry, {
     maxConnections: opts.maxConnections ?? HTTP_MAX_CONNECTIONS,
     headersTimeoutMs: opts.timeouts?.headersMs ?? HTTP_HEADERS_TIMEOUT_MS,

@@ -393,3 +393,5 @@ export const CLIENT_NODE_WATCH_WAIT_MS = 60_000;
 export const CLIENT_NODE_WATCH_RETRY_MS = 1_000;
 /** Client agents: forwarded requests and DNS queries in flight per connection to a server. */
 export const CLIENT_RPC_MAX_INFLIGHT = 4096;
+/** Web UI: Cache-Control max-age of /ui/assets/* (s); the page names them with a content hash (?v=), it is never cached. */
+export const UI_ASSET_MAX_AGE_S = 86_400;
