@@ -19,6 +19,7 @@ export const INDEX_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cairn</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${BASE_PLACEHOLDER}assets/style.css?v=${VERSION_PLACEHOLDER}">
 </head>
 <body>
@@ -191,7 +192,7 @@ export const APP_JS = String.raw`(function () {
       var names = Object.keys(services).sort();
       return [
         el("h1", { text: "Services (" + names.length + ")" }),
-        table(["Service", "Health checks", "Tags"], names.map(function (n) {
+        table(["Service", "Service checks", "Tags"], names.map(function (n) {
           return [
             el("a", { href: "#/services/" + encodeURIComponent(n), text: n }),
             countBadges(statusCounts(byService[n] || [])),
