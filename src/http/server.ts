@@ -28,7 +28,7 @@ import { BlockingEngine, type BlockingDeps, realBlockingDeps } from "./blocking.
 import type { Env, HttpLimits } from "./context.ts";
 import { makeHandler } from "./handle.ts";
 import { kvHandler } from "./kv.ts";
-import { isUiTarget, rootRedirect, uiRoutes } from "./ui.ts";
+import { rootRedirect, uiRoutes } from "./ui.ts";
 import { type Route, Router } from "./router.ts";
 import { createTransport, type Exchange, type ExchangeHandler, type TransportKind, transportFromEnv } from "./wire/index.ts";
 import { statusLeader, statusPeers } from "./status.ts";
@@ -256,9 +256,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   });
   const kind = opts.transport ?? transportFromEnv(process.env.CAIRN_HTTP_TRANSPORT);
   const intercept = opts.intercept;
-  // A client agent answers UI paths itself (enabled or not), as Consul's clients do.
-  const entry: ExchangeHandler =
-    intercept === undefined ? handler : (ex) => { if (isUiTarget(ex.target, uiPath) || !intercept(ex)) handler(ex); };
+  const entry: ExchangeHandler = intercept === undefined ? handler : (ex) => { if (!intercept(ex)) handler(ex); };
   const transport = createTransport(kind, entry, {
     maxConnections: opts.maxConnections ?? HTTP_MAX_CONNECTIONS,
     headersTimeoutMs: opts.timeouts?.headersMs ?? HTTP_HEADERS_TIMEOUT_MS,

@@ -6,6 +6,8 @@
  * path with 301 Moved Permanently (Consul's Index handler). "/ui" without the slash is sent
  * to "/ui/" by the router's subtree redirect. Replies are bare: Consul's UI handler is not
  * wrapped (no ACL-policy header, no gzip), but gets the configured response headers.
+ * Client agents and WAN forwarding never forward paths outside /v1/ (isAgentLocal), so
+ * every agent serves its own UI.
  *
  * Must never: read files, or answer a path outside the content path (besides "/" and /robots.txt).
  */
@@ -61,14 +63,4 @@ export function uiRoutes(contentPath: string): Route[] {
     { pattern: bundle.contentPath, methods: ["GET", "HEAD"], handler: uiHandler(bundle) },
     { pattern: "/robots.txt", methods: ["GET", "HEAD"], handler: () => robots },
   ];
-}
-
-/**
- * Whether a request target is the UI's (the root, robots.txt, the content path): a client
- * agent answers these itself instead of forwarding them to a server, as Consul's clients do.
- */
-export function isUiTarget(target: string, contentPath: string): boolean {
-  const q = target.indexOf("?");
-  const path = q < 0 ? target : target.slice(0, q);
-  return path === "/" || path === "/robots.txt" || path === contentPath.slice(0, -1) || path.startsWith(contentPath);
 }

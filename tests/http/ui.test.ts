@@ -6,7 +6,6 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { isUiTarget } from "../../src/http/ui.ts";
 import { INVALID_URL_PATH } from "../../src/http/router.ts";
 import { type Harness, request, startHarness } from "./helpers.ts";
 
@@ -144,12 +143,3 @@ off("/ui/ and its assets answer Consul's 404, / says the UI is disabled", async 
 });
 
 off.run();
-
-const unit = suite("isUiTarget");
-unit("root, robots.txt and the content path are the UI's; API paths are not", () => {
-  for (const t of ["/", "/?x=1", "/robots.txt", "/ui", "/ui/", "/ui/assets/app.js", "/ui/services?dc=dc2"]) {
-    assert.ok(isUiTarget(t, "/ui/"), t);
-  }
-  for (const t of ["/v1/kv/ui/", "/uix", "/v1/agent/self", "/favicon.ico"]) assert.not.ok(isUiTarget(t, "/ui/"), t);
-});
-unit.run();
