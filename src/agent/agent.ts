@@ -12,6 +12,7 @@
  * handlers (agent/lifecycle does), or call process.exit.
  */
 
+import type { GossipConfig } from "./config/types.ts";
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
@@ -115,14 +116,7 @@ export interface AgentOptions {
   readonly encrypt?: string;
   /** Keep the gossip keyring in memory only (Consul disable_keyring_file); else <data_dir>/serf/local.keyring. */
   readonly disableKeyringFile?: boolean;
-  readonly gossipLan?: {
-    readonly gossipNodes: number;
-    readonly gossipIntervalMs: number;
-    readonly probeIntervalMs: number;
-    readonly probeTimeoutMs: number;
-    readonly suspicionMult: number;
-    readonly retransmitMult: number;
-  };
+  readonly gossipLan?: GossipConfig;
   /** Asked to stop the whole agent (PUT /v1/agent/leave after the leave); lifecycle exits. */
   readonly requestShutdown?: () => void;
   // ---- end LAN gossip (options)
@@ -140,14 +134,7 @@ export interface AgentOptions {
   readonly reconnectTimeoutWanMs?: number;
   /** rejoin_after_leave: re-join the WAN snapshot's members even after a graceful leave. */
   readonly rejoinAfterLeave?: boolean;
-  readonly gossipWan?: {
-    readonly gossipNodes: number;
-    readonly gossipIntervalMs: number;
-    readonly probeIntervalMs: number;
-    readonly probeTimeoutMs: number;
-    readonly suspicionMult: number;
-    readonly retransmitMult: number;
-  };
+  readonly gossipWan?: GossipConfig;
   // ---- end WAN gossip (options)
 }
 

@@ -16,6 +16,7 @@
  * self-registration owns it), or let a gossip error escape as an unhandled rejection.
  */
 
+import type { GossipConfig } from "./config/types.ts";
 import { keyOperation, type KeyOp } from "../gossip/index.ts";
 import type { KeyringPoolResult } from "../http/agent_ops.ts";
 import { startGossip, type GossipHandle, type MemberEvent, type SerfMember, type UserEvent as SerfUserEvent } from "../gossip/index.ts";
@@ -64,14 +65,7 @@ export interface LanOptions {
    */
   readonly coordinateSyncMs?: number;
   /** Consul gossip_lan tuning (RuntimeConfig.gossipLan); overrides the profile's values. */
-  readonly tuning?: {
-    readonly gossipNodes: number;
-    readonly gossipIntervalMs: number;
-    readonly probeIntervalMs: number;
-    readonly probeTimeoutMs: number;
-    readonly suspicionMult: number;
-    readonly retransmitMult: number;
-  };
+  readonly tuning?: GossipConfig;
 }
 
 export interface LanDeps {

@@ -24,6 +24,7 @@
  * catalog nodes), or let a gossip error escape as an unhandled rejection.
  */
 
+import type { GossipConfig } from "./config/types.ts";
 import { keyOperation, startGossip, type GossipHandle, type KeyOp, type MemberEvent, type SerfMember } from "../gossip/index.ts";
 import { distanceSeconds, isCompatible, type Coordinate } from "../coordinate/index.ts";
 import type { KeyringPoolResult } from "../http/agent_ops.ts";
@@ -63,14 +64,7 @@ export interface WanOptions {
   /** reconnect_timeout_wan (serf reaps failed members after it; Consul default 72 h). */
   readonly reconnectTimeoutMs?: number;
   /** Consul gossip_wan tuning (RuntimeConfig.gossipWan); overrides the WAN preset's values. */
-  readonly tuning?: {
-    readonly gossipNodes: number;
-    readonly gossipIntervalMs: number;
-    readonly probeIntervalMs: number;
-    readonly probeTimeoutMs: number;
-    readonly suspicionMult: number;
-    readonly retransmitMult: number;
-  };
+  readonly tuning?: GossipConfig;
 }
 
 export interface WanDeps {
