@@ -477,6 +477,18 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
 
   // ---- restore through the log (state/restore.ts) --------------------------
 
+  /** Make decoded snapshot tables (built in `t`'s arena) the store's state; indexes and wake-ups are the caller's. */
+  private installDecoded(t: Tables, d: DecodedSnapshot): void {
+    t.kvs = d.kvs;
+    t.tombstones = d.tombstones;
+    t.indexes = d.indexes;
+    t.cat = d.catalog;
+    t.sess = d.sessions;
+    this.t = installSessions(t, this.extraSessions);
+    this.ca = d.ca;
+    this.coords = d.coordinates;
+  }
+
   /**
    * Command "restore": the whole state becomes the snapshot's, stamped at this entry's
    * index; sessions are reported destroyed and created again (the leader's TTL timers
@@ -492,14 +504,7 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
     }
     stampRestored(d, tx.index);
     this.t.sess.rows.forEach((_k, r) => void tx.destroyedSessions.push(r.id));
-    t.kvs = d.kvs;
-    t.tombstones = d.tombstones;
-    t.indexes = d.indexes;
-    t.cat = d.catalog;
-    t.sess = d.sessions;
-    this.t = installSessions(t, this.extraSessions);
-    this.ca = d.ca;
-    this.coords = d.coordinates;
+    this.installDecoded(t, d);
     this.t.sess.rows.forEach((_k, r) => void tx.createdSessions.push(r));
     this.wakeAll = true;
     return NONE;
@@ -593,14 +598,7 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
     const t = new Tables();
     this.restoring.clear(); // a snapshot never holds a pending restore
     const d = decodeSnapshot(bytes, t.arena);
-    t.kvs = d.kvs;
-    t.tombstones = d.tombstones;
-    t.indexes = d.indexes;
-    t.cat = d.catalog;
-    t.sess = d.sessions;
-    this.t = installSessions(t, this.extraSessions);
-    this.ca = d.ca;
-    this.coords = d.coordinates;
+    this.installDecoded(t, d);
     this.autopilot.row = d.autopilot;
     this.last = d.lastIndex;
     const wake: Wakeups = [];
