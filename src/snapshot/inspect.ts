@@ -6,22 +6,16 @@
  * -kvfilter), as Consul's pretty (text/tabwriter) or JSON formatter lays it out.
  *
  * Sizes are the bytes each kind takes in cairn's columnar state.bin (section sizes
- * from its header; per KV entry: its key, value and session plus 44 bytes of fixed
+ * from its header, read by state's snapshotSizes; per KV entry: its key, value and session plus 44 bytes of fixed
  * columns), so the totals add up to state.bin, not to Consul's msgpack stream.
  *
  * Must never: trust state.bin before the store decoded it (decodeSnapshot checks
  * sizes and the checksum), or do I/O.
  */
 
-import { Packr } from "msgpackr";
-import { Store } from "../state/index.ts";
+import { SNAPSHOT_KV_FIXED_BYTES as KV_FIXED_BYTES, SNAPSHOT_TOMB_FIXED_BYTES as TOMB_FIXED_BYTES, Store, snapshotSizes } from "../state/index.ts";
 import type { SnapshotMeta } from "./meta.ts";
 
-const packr = new Packr({ useRecords: false });
-/** Fixed columns of one KV row in state.bin: key, value, session lengths (u32) + flags (u64) + 3 indexes (f64). */
-const KV_FIXED_BYTES = 3 * 4 + 8 + 3 * 8;
-/** Fixed columns of one tombstone: key length (u32) + index (f64). */
-const TOMB_FIXED_BYTES = 4 + 8;
 
 export interface TypeStats {
   readonly name: string;
@@ -43,48 +37,6 @@ export interface InspectInfo {
   readonly totalSizeKV: number;
 }
 
-interface HeaderSizes {
-  headLen: number;
-  kvCount: number;
-  keyBytes: number;
-  valueBytes: number;
-  sessionBytes: number;
-  tombCount: number;
-  tombKeyBytes: number;
-  catalogBytes: number;
-  caBytes: number;
-  sessionsTableBytes: number;
-  coordBytes: number;
-  indexes: number;
-}
-
-function field(h: Record<string, unknown>, k: string): number {
-  const v = h[k];
-  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : 0;
-}
-
-/** Section sizes from state.bin's header ("CRSN" | version | pad | u32 LE length | msgpack header). */
-function headerSizes(state: Uint8Array): HeaderSizes {
-  const dv = new DataView(state.buffer, state.byteOffset, state.byteLength);
-  const headLen = dv.getUint32(8, true);
-  const raw: unknown = packr.unpack(state.subarray(12, 12 + headLen));
-  const h = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
-  return {
-    headLen: 12 + headLen,
-    kvCount: field(h, "kvCount"),
-    keyBytes: field(h, "keyBytes"),
-    valueBytes: field(h, "valueBytes"),
-    sessionBytes: field(h, "sessionBytes"),
-    tombCount: field(h, "tombCount"),
-    tombKeyBytes: field(h, "tombKeyBytes"),
-    catalogBytes: field(h, "catalogBytes"),
-    caBytes: field(h, "caBytes"),
-    sessionsTableBytes: field(h, "sessionsTableBytes"),
-    coordBytes: field(h, "coordBytes"),
-    indexes: Array.isArray(h["indexes"]) ? (h["indexes"] as unknown[]).length : 0,
-  };
-}
-
 /** Consul's sortTypeStats: by size, largest first, then by name. */
 function sortStats(s: TypeStats[]): TypeStats[] {
   return s.sort((a, b) => (a.sum === b.sum ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : b.sum - a.sum));
@@ -98,7 +50,7 @@ const utf8 = (s: string): number => Buffer.byteLength(s, "utf8");
  */
 export function inspectState(meta: SnapshotMeta, state: Uint8Array, o: InspectOptions): InspectInfo {
   const store = Store.restore(state);
-  const h = headerSizes(state);
+  const h = snapshotSizes(state);
   const stats: TypeStats[] = [];
   const add = (name: string, count: number, sum: number): void => {
     if (count > 0) stats.push({ name, count, sum });
@@ -109,7 +61,7 @@ export function inspectState(meta: SnapshotMeta, state: Uint8Array, o: InspectOp
   add("Session", store.sessionCount(), h.sessionsTableBytes);
   add("ConnectCA", store.caRoots().value.length + (store.caConfig().value === undefined ? 0 : 1), h.caBytes);
   add("CoordinateBatchUpdate", store.coordinates().value.length, h.coordBytes);
-  add("Index", h.indexes, h.headLen);
+  add("Index", h.tableIndexes, h.headerBytes);
   const kv = new Map<string, { sum: number; count: number }>();
   let totalKV = 0;
   if (o.kvDetails) {

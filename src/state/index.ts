@@ -24,7 +24,7 @@ export { Store } from "./store.ts";
 export type { SessionLookup, TableName } from "./tables.ts";
 export { encodeCommand, decodeCommand, encodeApplyResult, decodeApplyResult } from "./codec.ts";
 export { isReadOnlyTxn, txnPreCheck } from "./txn.ts";
-export { SNAPSHOT_VERSION } from "./snapshot.ts";
+export { SNAPSHOT_VERSION, SNAPSHOT_KV_FIXED_BYTES, SNAPSHOT_TOMB_FIXED_BYTES, snapshotSizes } from "./snapshot.ts";
 export type { CoordRow } from "./coord_tables.ts";
 export { compareKeys } from "./keyorder.ts";
 export { goQuote } from "./gofmt.ts";

@@ -408,6 +408,50 @@ function decodeCatalog(src: Uint8Array, at: number, len: number): CatalogTables 
   return cat;
 }
 
+/** Fixed columns of one KV row in a snapshot: key, value, session lengths (u32) + flags (u64) + 3 indexes (f64). */
+export const SNAPSHOT_KV_FIXED_BYTES = 3 * 4 + 8 + 3 * 8;
+/** Fixed columns of one tombstone in a snapshot: key length (u32) + index (f64). */
+export const SNAPSHOT_TOMB_FIXED_BYTES = 4 + 8;
+
+/** What a snapshot's header says about its sections (for `cairn snapshot inspect`). */
+export interface SnapshotSizes {
+  /** Magic, version, length word and the msgpack header. */
+  readonly headerBytes: number;
+  readonly tableIndexes: number;
+  readonly kvCount: number;
+  readonly keyBytes: number;
+  readonly valueBytes: number;
+  readonly sessionBytes: number;
+  readonly tombCount: number;
+  readonly tombKeyBytes: number;
+  readonly catalogBytes: number;
+  readonly caBytes: number;
+  readonly sessionsTableBytes: number;
+  readonly coordBytes: number;
+}
+
+/** Section sizes from a snapshot's header, checked as decodeSnapshot checks them. */
+export function snapshotSizes(bytes: Uint8Array): SnapshotSizes {
+  if (bytes.byteLength < 16) throw bad("too short");
+  const headLen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
+  if (12 + headLen > bytes.byteLength) throw bad("header overruns input");
+  const h = parseHeader(packr.unpack(bytes.subarray(12, 12 + headLen)));
+  return {
+    headerBytes: 12 + headLen,
+    tableIndexes: h.indexes.length,
+    kvCount: h.kvCount,
+    keyBytes: h.keyBytes,
+    valueBytes: h.valueBytes,
+    sessionBytes: h.sessionBytes,
+    tombCount: h.tombCount,
+    tombKeyBytes: h.tombKeyBytes,
+    catalogBytes: h.catalogBytes,
+    caBytes: h.caBytes,
+    sessionsTableBytes: h.sessionsTableBytes,
+    coordBytes: h.coordBytes,
+  };
+}
+
 export function decodeSnapshot(bytes: Uint8Array, arena: ValueArena): DecodedSnapshot {
   if (bytes.byteLength < 16) throw bad("too short");
   for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) throw bad("bad magic");
