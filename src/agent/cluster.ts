@@ -23,21 +23,14 @@
  * Raft with an empty configuration and waits for the leader to add it; it bootstraps only
  * when bootstrap_expect servers are alive and every one of them answered "no peers".
  *
- * Cluster life on the leader (autopilot, decisions in agent/autopilot.ts): server health
- * every 2 s from the same stats RPC; on every member change and every 10 s a reconcile
- * pass: a left server is removed, an alive server of this dc that the configuration lacks
- * is added as a non-voter with its RPC address, a non-voter healthy for
- * ServerStabilizationTime is promoted, and with CleanupDeadServers failed servers are
- * removed within MinQuorum and the "never a majority" limit. One deviation: a follower's
- * LastContact is judged against LastContactThreshold plus one heartbeat interval (100 ms x
- * raft_multiplier), since a healthy follower only hears from the leader that often.
- * The autopilot configuration lives in the replicated state (autopilot-set); the leader
- * writes the config file's `autopilot` block (else Consul's defaults) when none is stored.
- * A new leader, after a read barrier, drops a chunked snapshot restore an earlier leader
- * left pending (restore-abort; state/restore.ts), since it blocks every server's snapshots;
- * so does the leader when a pending restore gets no chunk for SNAPSHOT_RESTORE_STALL_MS.
- * A leader that stops hands leadership to an alive voter first, so its graceful leave
- * (serf `left`) is removed by the next leader without an election wait.
+ * Cluster life on the leader: autopilot (agent/cluster_autopilot.ts, decisions in
+ * agent/autopilot.ts) adds, promotes and removes servers; the restore janitor
+ * (agent/cluster_restore.ts) drops a chunked snapshot restore an earlier leader left
+ * pending or that stalled. A leader that stops hands leadership to an alive voter first,
+ * so its graceful leave (serf `left`) is removed by the next leader without an election
+ * wait. The operator answers (configuration, remove-peer, transfer-leader) are in
+ * agent/cluster_operator.ts; what is read from the LAN pool and the data dir in
+ * agent/cluster_members.ts.
  *
  * A server without bootstrap_expect (the agent runs this path for one that joins others
  * without any bootstrap setting) never bootstraps: it only ever joins.
@@ -47,61 +40,57 @@
  * make more than one configuration change at a time, or throw from a member-event callback.
  */
 
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Backend, Consistency, LeaderView, MemberView } from "../server/types.ts";
-import type { RaftConfigurationView, RaftOps, RaftServerView } from "../http/agent_ops.ts";
+import type { RaftConfigurationView, RaftOps } from "../http/agent_ops.ts";
 import { RaftServer, consulTiming, timerSchedule } from "../raft/index.ts";
 import { RpcClient, RpcServer } from "../rpc/index.ts";
 import { decodeApplyResult, decodeCommand, encodeApplyResult, encodeCommand, type Store } from "../state/index.ts";
 import type { ApplyResult, Command } from "../state/types.ts";
 import { WalLog } from "../wal/index.ts";
-import { CairnError, type ErrorKind } from "../shared/errors.ts";
+import { CairnError } from "../shared/errors.ts";
+import { CLIENT_RPC_MAX_INFLIGHT, CLUSTER_OPERATOR_RPC_TIMEOUT_MS, RPC_RECONNECT_MAX_MS, RPC_RECONNECT_MIN_MS } from "../shared/limits.ts";
+import type { AutopilotConfig } from "../state/autopilot_table.ts";
+import { AUTOPILOT_STATS_TIMEOUT_MS, type AutopilotOps, type AutopilotView } from "./autopilot.ts";
+import { ClusterAutopilot } from "./cluster_autopilot.ts";
 import {
-  CLIENT_RPC_MAX_INFLIGHT,
-  CLUSTER_OPERATOR_RPC_TIMEOUT_MS,
-  RPC_RECONNECT_MAX_MS,
-  RPC_RECONNECT_MIN_MS,
-  SNAPSHOT_RESTORE_STALL_MS,
-} from "../shared/limits.ts";
-import { DEFAULT_AUTOPILOT_CONFIG, type AutopilotConfig } from "../state/autopilot_table.ts";
+  BOOTSTRAP_MARKER,
+  bootstrapServers,
+  hasRaftState,
+  isStatsReply,
+  knownServers,
+  METHOD_RAFT_STATS,
+  serverOf,
+  type ClusterLog,
+  type RaftStatsReply,
+} from "./cluster_members.ts";
 import {
-  AUTOPILOT_HEALTH_INTERVAL_MS,
-  AUTOPILOT_RECONCILE_INTERVAL_MS,
-  AUTOPILOT_STATS_TIMEOUT_MS,
-  computeState,
-  nextChanges,
-  serfStatusName,
-  type AutopilotOps,
-  type AutopilotState,
-  type AutopilotView,
-  type Change,
-  type KnownServer,
-  type RaftView,
-  type ServerStats,
-} from "./autopilot.ts";
+  configurationReply,
+  isOperatorReply,
+  isOperatorRequest,
+  METHOD_OPERATOR_RAFT,
+  mostUpToDateVoter,
+  NO_LEADER_REPLY,
+  removeReply,
+  transferReply,
+  type OperatorContext,
+  type OperatorReply,
+  type OperatorRequest,
+} from "./cluster_operator.ts";
+import { RestoreJanitor } from "./cluster_restore.ts";
 
-export const METHOD_OPERATOR_RAFT = "Operator.Raft";
+// What other modules and tests use of the cluster files, through this one.
+export { BOOTSTRAP_MARKER, bootstrapServers, hasRaftState, knownServers, METHOD_RAFT_STATS, type RaftStatsReply } from "./cluster_members.ts";
+export { METHOD_OPERATOR_RAFT } from "./cluster_operator.ts";
+
 export const METHOD_SESSION_RENEW = "Session.Renew";
-export const BOOTSTRAP_MARKER = "raft-bootstrapped";
-export const METHOD_RAFT_STATS = "Status.RaftStats";
 /** A server without Raft state asks the pool again after this long when it could not decide. */
 export const BOOTSTRAP_PROBE_RETRY_MS = 1_000;
 /** A stopping leader waits at most this many election timeouts for its transfer to land... */
 const TRANSFER_ON_CLOSE_ELECTIONS = 2;
 /** ...and never longer than Consul's leave_drain_time default (5 s). */
 const TRANSFER_ON_CLOSE_MAX_MS = 5_000;
-
-/** What Status.RaftStats answers (Consul: Status.RaftStats plus "has peers" for maybeBootstrap). */
-export interface RaftStatsReply {
-  readonly id: string;
-  /** Raft runs with a non-empty configuration. */
-  readonly hasPeers: boolean;
-  readonly stats?: ServerStats;
-}
-
-
-type ClusterLog = (level: "debug" | "info" | "warn" | "error", msg: string) => void;
 
 export interface ClusterOptions {
   readonly nodeId: string;
@@ -131,72 +120,7 @@ export interface ClusterDeps {
   readonly onLeadership: (leader: boolean) => void;
 }
 
-type OperatorRequest =
-  | { readonly op: "config" }
-  | { readonly op: "autopilot" }
-  | { readonly op: "remove"; readonly id?: string; readonly address?: string }
-  | { readonly op: "transfer"; readonly id: string };
-
-type OperatorReply =
-  | { readonly ok: true; readonly config?: RaftConfigurationView; readonly autopilot?: AutopilotView }
-  | { readonly ok: false; readonly kind: ErrorKind; readonly message: string };
-
 const noLeader = (): CairnError => new CairnError("no-leader", "No cluster leader");
-
-function isOperatorRequest(b: unknown): b is OperatorRequest {
-  if (typeof b !== "object" || b === null) return false;
-  const op = (b as { op?: unknown }).op;
-  return op === "config" || op === "remove" || op === "transfer" || op === "autopilot";
-}
-
-function isOperatorReply(b: unknown): b is OperatorReply {
-  return typeof b === "object" && b !== null && typeof (b as { ok?: unknown }).ok === "boolean";
-}
-
-/** Whether the data dir already holds Raft state (then the cluster is never bootstrapped again). */
-export function hasRaftState(dataDir: string): boolean {
-  if (existsSync(path.join(dataDir, BOOTSTRAP_MARKER))) return true;
-  const dir = path.join(dataDir, "raft");
-  try {
-    return readdirSync(dir).length > 0;
-  } catch {
-    return false;
-  }
-}
-
-/** The servers a bootstrap would use: alive, role=consul, same dc and expect tag (id -> "addr:port"). */
-export function bootstrapServers(members: readonly MemberView[], dc: string, expect: number): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const m of members) {
-    if (m.status !== 1 || m.tags.role !== "consul" || m.tags.dc !== dc) continue;
-    if (m.tags.expect !== String(expect)) continue;
-    const id = m.tags.id ?? "";
-    const port = Number(m.tags.port ?? "");
-    if (id === "" || !Number.isInteger(port) || port <= 0) continue;
-    out.set(id, `${m.addr}:${port}`);
-  }
-  return out;
-}
-
-/** Servers of this datacenter in the pool, by serf tag id (any status). */
-export function knownServers(members: readonly MemberView[], dc: string): Map<string, KnownServer> {
-  const out = new Map<string, KnownServer>();
-  for (const m of members) {
-    if (m.tags.role !== "consul" || m.tags.dc !== dc) continue;
-    const id = m.tags.id ?? "";
-    const port = Number(m.tags.port ?? "");
-    if (id === "" || !Number.isInteger(port) || port <= 0) continue;
-    const prev = out.get(id);
-    // Two members with one id (a renamed node): the alive one wins.
-    if (prev !== undefined && prev.status === "alive") continue;
-    out.set(id, { id, name: m.name, address: `${m.addr}:${port}`, status: serfStatusName(m.status), version: (m.tags.build ?? "").split(":")[0] ?? "" });
-  }
-  return out;
-}
-
-function isStatsReply(x: unknown): x is RaftStatsReply {
-  return typeof x === "object" && x !== null && typeof (x as { hasPeers?: unknown }).hasPeers === "boolean";
-}
 
 export class ClusterServer implements Backend, RaftOps, AutopilotOps {
   readonly store: Store;
@@ -212,19 +136,13 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
   private readonly names = new Map<string, string>();
   private readonly advertise: string;
   private readonly startedAt = performance.now();
-  // ---- formation and autopilot
+  // ---- formation
   private members: readonly MemberView[] = [];
   private probing = false;
   private probeTimer: ReturnType<typeof setTimeout> | undefined;
-  private apTimer: ReturnType<typeof setInterval> | undefined;
-  private apState: AutopilotState | undefined;
-  private lastReconcile = 0;
-  private reconciling = false;
-  private reconcileAgain = false;
-  private healthRun: Promise<void> | undefined;
-  private apInitializing = false;
-  /** The pending chunked restore as the last autopilot tick saw it (stall detection). */
-  private restoreSeen: { id: string; chunks: number; since: number } | undefined;
+  // ---- leader duties
+  private readonly restores: RestoreJanitor;
+  private readonly autopilot: ClusterAutopilot;
 
   constructor(opts: ClusterOptions, deps: ClusterDeps) {
     this.opts = opts;
@@ -233,6 +151,16 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
     this.advertise = `${opts.advertiseAddr}:${opts.serverPort}`;
     this.addrs.set(opts.nodeId, this.advertise);
     this.names.set(opts.nodeId, opts.nodeName);
+    const host = { store: deps.store, log: deps.log, raft: () => this.raft, closed: () => this.closed };
+    this.restores = new RestoreJanitor(host);
+    this.autopilot = new ClusterAutopilot(opts, {
+      ...host,
+      rpcClient: this.rpcClient,
+      restores: this.restores,
+      addrs: this.addrs,
+      names: this.names,
+      members: () => this.members,
+    });
   }
 
   /** The RPC server on the server port, where other modules add their methods (client agents' calls). */
@@ -264,11 +192,9 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
   onMembers(members: readonly MemberView[]): void {
     if (this.closed) return;
     for (const m of members) {
-      if (m.tags.role !== "consul" || m.tags.dc !== this.opts.datacenter) continue;
-      const id = m.tags.id ?? "";
-      const port = Number(m.tags.port ?? "");
-      if (id === "" || id === this.opts.nodeId || !Number.isInteger(port) || port <= 0) continue;
-      const addr = `${m.addr}:${port}`;
+      const s = serverOf(m, this.opts.datacenter);
+      if (s === undefined || s.id === this.opts.nodeId) continue;
+      const { id, address: addr } = s;
       this.names.set(id, m.name);
       if (this.addrs.get(id) !== addr) {
         this.addrs.set(id, addr);
@@ -280,7 +206,7 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
       void this.maybeStart();
       return;
     }
-    if (this.isLeader()) this.kickReconcile(false);
+    if (this.isLeader()) this.autopilot.kickReconcile(false);
   }
 
   /**
@@ -388,9 +314,9 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
       onLeadership: (leader) => {
         this.deps.log("info", leader ? "raft: cluster leadership acquired" : "raft: cluster leadership lost");
         if (leader) {
-          this.startAutopilot();
-          queueMicrotask(() => void this.abortAbandonedRestore());
-        } else this.stopAutopilot();
+          this.autopilot.start();
+          queueMicrotask(() => void this.restores.abortAbandoned());
+        } else this.autopilot.stop();
         try {
           this.deps.onLeadership(leader);
         } catch (e) {
@@ -407,7 +333,7 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
       return;
     }
     // Leadership may have come while Raft was starting (a lone voter): its duties start now.
-    if (raft.isLeader()) void this.abortAbandonedRestore();
+    if (raft.isLeader()) void this.restores.abortAbandoned();
     writeFileSync(path.join(o.dataDir, BOOTSTRAP_MARKER), `${new Date().toISOString()}\n`);
     this.deps.log(
       "info",
@@ -452,244 +378,22 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
     if (this.starting !== undefined) await this.starting;
     await this.handOffLeadership();
     this.closed = true;
-    this.stopAutopilot();
+    this.autopilot.stop();
     if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
     await this.raft?.close(opts);
     this.rpcClient.close();
     await this.rpcServer.close();
   }
 
-  // ---------------------------------------------------------------- autopilot (leader)
-
-  private autopilotConfig(): AutopilotConfig {
-    return this.store.autopilotConfig() ?? this.opts.autopilot ?? DEFAULT_AUTOPILOT_CONFIG;
-  }
-
-  private startAutopilot(): void {
-    this.stopAutopilot();
-    this.restoreSeen = undefined;
-    this.apState = undefined;
-    this.lastReconcile = performance.now();
-    const every = this.opts.autopilotHealthMs ?? AUTOPILOT_HEALTH_INTERVAL_MS;
-    this.apTimer = setInterval(() => void this.autopilotTick(), every);
-    // Leadership can arrive while Raft is still starting (a lone voter): the first tick then
-    // does nothing and the interval carries on.
-    queueMicrotask(() => void this.autopilotTick());
-  }
-
-  private stopAutopilot(): void {
-    if (this.apTimer !== undefined) clearInterval(this.apTimer);
-    this.apTimer = undefined;
-  }
-
-  /**
-   * A new leader drops a chunked snapshot restore left pending by an earlier leader (its
-   * HTTP request died with it; a pending restore blocks every server's snapshots), after
-   * a read barrier so it sees every committed chunk. A restore this leader's own HTTP
-   * handler starts in that short window is aborted too, and that request fails.
-   */
-  private async abortAbandonedRestore(): Promise<void> {
-    const raft = this.raft;
-    if (raft === undefined || !raft.isLeader() || this.closed) return;
-    try {
-      await raft.readBarrier("consistent");
-      const id = this.store.pendingRestoreId();
-      if (id === undefined || !raft.isLeader() || this.closed) return;
-      this.deps.log("warn", `raft: dropping snapshot restore ${id} left unfinished by an earlier leader`);
-      await raft.apply({ type: "restore-abort", id });
-    } catch (e) {
-      this.deps.log("warn", `raft: could not drop an unfinished snapshot restore: ${String(e)}`);
-    }
-  }
-
-  /**
-   * On the leader (every autopilot tick): a chunked restore that has received no chunk for
-   * SNAPSHOT_RESTORE_STALL_MS is dropped — the server serving its HTTP request died, and
-   * the pending restore would block every server's snapshots.
-   */
-  private checkStalledRestore(): void {
-    const id = this.store.pendingRestoreId();
-    if (id === undefined) {
-      this.restoreSeen = undefined;
-      return;
-    }
-    const chunks = this.store.pendingRestoreChunks();
-    const now = performance.now();
-    const seen = this.restoreSeen;
-    if (seen === undefined || seen.id !== id || seen.chunks !== chunks) {
-      this.restoreSeen = { id, chunks, since: now };
-      return;
-    }
-    if (now - seen.since < SNAPSHOT_RESTORE_STALL_MS || this.raft === undefined) return;
-    this.restoreSeen = undefined;
-    this.deps.log("warn", `raft: dropping snapshot restore ${id}: no chunk for ${SNAPSHOT_RESTORE_STALL_MS} ms`);
-    this.raft.apply({ type: "restore-abort", id }).catch((e: unknown) => {
-      this.deps.log("warn", `raft: could not drop a stalled snapshot restore: ${String(e)}`);
-    });
-  }
-
-  /** Consul's leader writes the configured autopilot defaults when the state has none. */
-  private async ensureAutopilotConfig(): Promise<void> {
-    const raft = this.raft;
-    if (raft === undefined || !raft.isLeader()) return;
-    await raft.readBarrier("consistent");
-    if (this.store.autopilotConfig() !== undefined || !raft.isLeader()) return;
-    await raft.apply({ type: "autopilot-set", config: this.opts.autopilot ?? DEFAULT_AUTOPILOT_CONFIG, cas: null });
-  }
-
-  private async autopilotTick(): Promise<void> {
-    if (this.closed || !this.isLeader()) return;
-    if (this.store.autopilotConfig() === undefined && !this.apInitializing) {
-      this.apInitializing = true;
-      try {
-        await this.ensureAutopilotConfig();
-      } catch (e) {
-        this.deps.log("warn", `autopilot: could not store the initial configuration: ${e instanceof Error ? e.message : String(e)}`);
-      } finally {
-        this.apInitializing = false;
-      }
-    }
-    this.checkStalledRestore();
-    await this.updateHealth();
-    const every = this.opts.autopilotReconcileMs ?? AUTOPILOT_RECONCILE_INTERVAL_MS;
-    const full = performance.now() - this.lastReconcile >= every;
-    if (full) this.lastReconcile = performance.now();
-    this.kickReconcile(full);
-  }
-
-  private raftView(): RaftView | undefined {
-    const raft = this.raft;
-    if (raft === undefined) return undefined;
-    const st = raft.status();
-    const c = st.config;
-    return { voters: c.voters, nonVoters: c.learners, staging: c.staging, leader: st.leader, addresses: c.addresses ?? {} };
-  }
-
-  /** Fetch every server's stats (bounded) and compute the next autopilot state. */
-  private updateHealth(): Promise<void> {
-    this.healthRun ??= (async () => {
-      try {
-        const raft = this.raft;
-        const view = this.raftView();
-        if (raft === undefined || view === undefined || !raft.isLeader()) return;
-        const known = knownServers(this.members, this.opts.datacenter);
-        const st = raft.status();
-        const stats = new Map<string, ServerStats>();
-        stats.set(this.opts.nodeId, { lastContactMs: 0, lastTerm: st.term, lastIndex: st.lastIndex });
-        const ids = [...view.voters, ...view.nonVoters, ...view.staging].filter((id) => id !== this.opts.nodeId);
-        await Promise.all(
-          ids.map(async (id) => {
-            const k = known.get(id);
-            if (k === undefined || k.status === "left") return;
-            const addr = this.addrs.get(id) ?? raft.addressOf(id) ?? k.address;
-            try {
-              const r = await this.rpcClient.call(addr, METHOD_RAFT_STATS, {}, { timeoutMs: AUTOPILOT_STATS_TIMEOUT_MS });
-              if (isStatsReply(r) && r.stats !== undefined && r.id === id) stats.set(id, r.stats);
-            } catch {
-              // no answer: unhealthy this round
-            }
-          }),
-        );
-        if (!raft.isLeader()) return;
-        const now = Date.now();
-        // A follower hears from the leader once per heartbeat interval (100 ms x raft_multiplier):
-        // its LastContact is judged against LastContactThreshold on top of that interval, or every
-        // follower of a cluster at the default multiplier (500 ms heartbeats) would flap between
-        // healthy and unhealthy and never be promoted.
-        const cfg = this.autopilotConfig();
-        const t = consulTiming(this.opts.raftMultiplier);
-        this.apState = computeState({
-          now,
-          config: { ...cfg, lastContactThresholdMs: cfg.lastContactThresholdMs + t.heartbeatTicks * t.tickMs },
-          raft: this.raftView() ?? view,
-          known,
-          stats,
-          leaderLastIndex: st.lastIndex,
-          leaderLastTerm: st.term,
-          previous: this.apState,
-        });
-      } finally {
-        this.healthRun = undefined;
-      }
-    })();
-    return this.healthRun;
-  }
-
-  /** One reconcile pass (left removals and additions always; promotions and dead-server cleanup when `full`). */
-  private kickReconcile(full: boolean): void {
-    if (this.reconciling) {
-      this.reconcileAgain = true;
-      return;
-    }
-    this.reconciling = true;
-    void (async () => {
-      try {
-        await this.reconcile(full);
-      } catch (e) {
-        this.deps.log("warn", `autopilot: reconcile failed: ${e instanceof Error ? e.message : String(e)}`);
-      } finally {
-        this.reconciling = false;
-        if (this.reconcileAgain && !this.closed && this.isLeader()) {
-          this.reconcileAgain = false;
-          this.kickReconcile(false);
-        }
-      }
-    })();
-  }
-
-  private async reconcile(full: boolean): Promise<void> {
-    const raft = this.raft;
-    const view = this.raftView();
-    if (raft === undefined || view === undefined || !raft.isLeader() || this.closed) return;
-    const known = knownServers(this.members, this.opts.datacenter);
-    const cfg = this.autopilotConfig();
-    const changes = nextChanges(view, known, this.apState, cfg, this.opts.nodeId, Date.now(), { reconcile: full });
-    try {
-      for (const c of changes) {
-        if (this.closed || !raft.isLeader()) return;
-        await this.applyChange(raft, c);
-      }
-    } finally {
-      // The health view follows configuration changes without waiting for the next interval.
-      if (changes.length > 0 && !this.closed && raft.isLeader()) await this.updateHealth();
-    }
-  }
-
-  private async applyChange(raft: RaftServer, c: Change): Promise<void> {
-    switch (c.type) {
-      case "add":
-        this.deps.log("info", `autopilot: adding server ${c.name} (${c.id}) at ${c.address} as a non-voter`);
-        this.addrs.set(c.id, c.address);
-        raft.setAddress(c.id, c.address);
-        await raft.changeMembership({ type: "add-learner", id: c.id, address: c.address });
-        return;
-      case "promote":
-        this.deps.log("info", `autopilot: promoting server ${this.names.get(c.id) ?? c.id} (${c.id}) to voter`);
-        await raft.changeMembership({ type: "promote", id: c.id });
-        return;
-      case "remove":
-        this.deps.log("info", `autopilot: removing ${c.reason} server ${this.names.get(c.id) ?? c.id} (${c.id}) from the Raft configuration`);
-        await raft.changeMembership({ type: "remove", id: c.id });
-        return;
-    }
-  }
+  // ---------------------------------------------------------------- leader duties
 
   /** A stopping leader hands leadership to the most up-to-date voter (bounded wait). */
   private async handOffLeadership(): Promise<void> {
     const raft = this.raft;
     if (raft === undefined || !raft.isLeader() || this.closed) return;
-    const st = raft.status();
     // The most up-to-date other voter the pool sees alive (a dead one would only waste the wait).
     const known = knownServers(this.members, this.opts.datacenter);
-    let target = "";
-    let best = -1;
-    for (const p of st.progress) {
-      if (p.id === this.opts.nodeId || !st.config.voters.includes(p.id) || known.get(p.id)?.status !== "alive") continue;
-      if (p.match > best) {
-        best = p.match;
-        target = p.id;
-      }
-    }
+    const target = mostUpToDateVoter(raft.status(), this.opts.nodeId, (id) => known.get(id)?.status === "alive");
     if (target === "") return;
     const r = this.localTransfer(target);
     if (!r.ok) return;
@@ -701,19 +405,10 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
 
   /** The autopilot state (health and state endpoints); a follower asks the leader. */
   async autopilotState(): Promise<AutopilotView> {
-    const r = this.isLeader() ? await this.localAutopilot() : await this.forwardOperator({ op: "autopilot" });
+    const r = this.isLeader() ? await this.autopilot.view() : await this.forwardOperator({ op: "autopilot" });
     if (!r.ok) throw new CairnError(r.kind, r.message);
     if (r.autopilot === undefined) throw new CairnError("internal", "autopilot: no state in the reply");
     return r.autopilot;
-  }
-
-  private async localAutopilot(): Promise<OperatorReply> {
-    if (this.raft === undefined || !this.isLeader()) return { ok: false, kind: "no-leader", message: "No cluster leader" };
-    if (this.apState === undefined) await this.updateHealth();
-    const s = this.apState;
-    if (s === undefined) return { ok: false, kind: "internal", message: "autopilot: no state yet" };
-    const servers = [...s.servers.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return { ok: true, autopilot: { healthy: s.healthy, failureTolerance: s.failureTolerance, leader: s.leader, voters: [...s.voters], servers } };
   }
 
   // ---------------------------------------------------------------- session renewals
@@ -768,7 +463,7 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
 
   private async onOperator(body: unknown): Promise<OperatorReply> {
     if (!isOperatorRequest(body)) return { ok: false, kind: "bad-request", message: "malformed operator request" };
-    if (!this.isLeader()) return { ok: false, kind: "no-leader", message: "No cluster leader" };
+    if (!this.isLeader()) return NO_LEADER_REPLY;
     switch (body.op) {
       case "config":
         return this.localOperator(body);
@@ -777,73 +472,27 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
       case "transfer":
         return this.localTransfer(body.id);
       case "autopilot":
-        return this.localAutopilot();
+        return this.autopilot.view();
     }
+  }
+
+  private operatorContext(): OperatorContext | undefined {
+    const raft = this.raft;
+    return raft === undefined ? undefined : { raft, selfId: this.opts.nodeId, addrs: this.addrs, names: this.names };
   }
 
   private localOperator(_req: { readonly op: "config" }): OperatorReply {
-    const raft = this.raft;
-    if (raft === undefined) return { ok: false, kind: "no-leader", message: "No cluster leader" };
-    const st = raft.status();
-    const ids = [...st.config.voters, ...st.config.staging, ...st.config.learners];
-    const servers: RaftServerView[] = ids.map((id) => {
-      const p = st.progress.find((x) => x.id === id);
-      return {
-        id,
-        node: this.names.get(id) ?? id,
-        address: this.addrs.get(id) ?? raft.addressOf(id) ?? "",
-        leader: id === st.leader && st.leader !== "",
-        voter: st.config.voters.includes(id),
-        lastIndex: id === this.opts.nodeId ? st.lastIndex : (p?.match ?? 0),
-      };
-    });
-    return { ok: true, config: { servers, index: st.commit } };
+    const c = this.operatorContext();
+    return c === undefined ? NO_LEADER_REPLY : configurationReply(c);
   }
 
   private async localRemove(req: { readonly id?: string; readonly address?: string }): Promise<OperatorReply> {
-    const raft = this.raft;
-    if (raft === undefined) return { ok: false, kind: "no-leader", message: "No cluster leader" };
-    const cfg = raft.status().config;
-    const ids = [...cfg.voters, ...cfg.staging, ...cfg.learners];
-    let id: string | undefined;
-    if (req.id !== undefined) {
-      id = ids.find((x) => x === req.id);
-      if (id === undefined) return { ok: false, kind: "internal", message: `id "${req.id}" was not found in the Raft configuration` };
-    } else {
-      id = ids.find((x) => (this.addrs.get(x) ?? raft.addressOf(x)) === req.address);
-      if (id === undefined) return { ok: false, kind: "internal", message: `address "${req.address ?? ""}" was not found in the Raft configuration` };
-    }
-    try {
-      await raft.changeMembership({ type: "remove", id });
-    } catch (e) {
-      const kind: ErrorKind = e instanceof CairnError ? e.kind : "internal";
-      return { ok: false, kind, message: e instanceof Error ? e.message : String(e) };
-    }
-    this.deps.log("info", `raft: removed peer ${id}`);
-    return { ok: true };
+    const c = this.operatorContext();
+    return c === undefined ? NO_LEADER_REPLY : removeReply(c, req, this.deps.log);
   }
 
   private localTransfer(id: string): OperatorReply {
-    const raft = this.raft;
-    if (raft === undefined) return { ok: false, kind: "no-leader", message: "No cluster leader" };
-    const st = raft.status();
-    let target = id;
-    if (target === "") {
-      // Consul without ?id: the most up-to-date other voter.
-      let best = -1;
-      for (const p of st.progress) {
-        if (p.id === this.opts.nodeId || !st.config.voters.includes(p.id)) continue;
-        if (p.match > best) {
-          best = p.match;
-          target = p.id;
-        }
-      }
-      if (target === "") return { ok: false, kind: "internal", message: "cannot find peer" };
-    } else if (!st.config.voters.includes(target)) {
-      return { ok: false, kind: "internal", message: `cannot find peer ${target}` };
-    }
-    if (target === this.opts.nodeId) return { ok: false, kind: "internal", message: "cannot transfer leadership to itself" };
-    if (!raft.transferLeadership(target)) return { ok: false, kind: "internal", message: `cannot transfer leadership to ${target} now` };
-    return { ok: true };
+    const c = this.operatorContext();
+    return c === undefined ? NO_LEADER_REPLY : transferReply(c, id);
   }
 }
