@@ -8,25 +8,14 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { freePort, removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
+import { startAgent, type AgentProc } from "./agent_proc.ts";
 import { waitFor } from "./watch_helpers.ts";
-
-const CONFIG = `performance { raft_multiplier = 1 }
-gossip_lan { probe_interval = "200ms" probe_timeout = "100ms" gossip_interval = "100ms" suspicion_mult = 3 }
-`;
-
-interface Srv {
-  readonly name: string;
-  readonly serfPort: number;
-  readonly serverPort: number;
-  proc: AgentProc | undefined;
-}
+import { ServerProcs, type ServerNode as Srv } from "./raft_helpers.ts";
 
 const t = suite("client agent over a raft cluster e2e");
-let dir = "";
-const servers: Srv[] = [];
+let cluster: ServerProcs | undefined;
+let servers: Srv[] = [];
 let client: AgentProc | undefined;
 const acked: string[] = [];
 
@@ -52,30 +41,21 @@ function activeServer(c: AgentProc): Srv | undefined {
 }
 
 t.before(async () => {
-  dir = tempDir("cairn-client-raft-");
-  const cfg = path.join(dir, "perf.hcl");
-  writeFileSync(cfg, CONFIG);
-  for (let i = 1; i <= 3; i++) servers.push({ name: `s${i}`, serfPort: await freePort(), serverPort: await freePort(), proc: undefined });
-  const join = servers.flatMap((x) => ["-retry-join", `127.0.0.1:${x.serfPort}`]);
-  await Promise.all(servers.map(async (s) => {
-    s.proc = await startAgent({
-      args: ["-server", "-bootstrap-expect", "3", "-data-dir", path.join(dir, s.name), "-node", s.name, "-config-file", cfg, "-retry-interval", "1s", ...join],
-      serfLanPort: s.serfPort,
-      serverPort: s.serverPort,
-      readyWithoutLeader: true,
-    });
-  }));
+  cluster = await ServerProcs.create({ prefix: "cairn-client-raft-", size: 3 });
+  servers = cluster.nodes;
+  const c = cluster;
+  await Promise.all(servers.map((s) => c.start(s)));
   // The client is ready once a server answers /v1/status/leader with a leader through it.
   client = await startAgent({
-    args: ["-data-dir", path.join(dir, "c1"), "-node", "c1", "-config-file", cfg, "-retry-interval", "1s", ...join],
+    args: ["-data-dir", path.join(c.dir, "c1"), "-node", "c1", "-config-file", c.cfgFile, "-retry-interval", "1s", ...c.joinArgs()],
     serfLanPort: 0,
     readyTimeoutMs: 30_000,
   });
 });
 
 t.after(async () => {
-  await Promise.all([client, ...servers.map((s) => s.proc)].filter((a) => a !== undefined).map((a) => a.stop("SIGKILL", 2000)));
-  removeDir(dir);
+  await client?.stop("SIGKILL", 2000);
+  await cluster?.destroy();
 });
 
 t("writes and registrations through the client reach the whole cluster", async () => {

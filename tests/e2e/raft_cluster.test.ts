@@ -11,91 +11,30 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { writeFileSync } from "node:fs";
-import path from "node:path";
-import { freePort, removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
 import { runCli, waitFor } from "./watch_helpers.ts";
+import { agreedLeader as agreedLeaderNode, httpGet as get, kvPut as put, ServerProcs, type ServerNode as Node } from "./raft_helpers.ts";
 
-const CONFIG = `performance { raft_multiplier = 1 }
-gossip_lan { probe_interval = "200ms" probe_timeout = "100ms" gossip_interval = "100ms" suspicion_mult = 3 }
-# The killed leader must come back as a voter: no dead-server cleanup while it is down.
-autopilot { cleanup_dead_servers = false }
+// The killed leader must come back as a voter: no dead-server cleanup while it is down.
+const CONFIG = `autopilot { cleanup_dead_servers = false }
 `;
 
-interface Node {
-  readonly name: string;
-  readonly dataDir: string;
-  readonly httpPort: number;
-  readonly serfPort: number;
-  readonly serverPort: number;
-  proc: AgentProc | undefined;
-}
-
 const t = suite("raft cluster e2e");
-let dir = "";
-let cfgFile = "";
-const nodes: Node[] = [];
+let servers: ServerProcs | undefined;
+let nodes: Node[] = [];
 let killed: Node | undefined;
 const acked: string[] = [];
 
-function base(n: Node): string {
-  return `http://127.0.0.1:${n.httpPort}`;
-}
-
-async function get(n: Node, p: string): Promise<{ status: number; body: string; headers: Headers }> {
-  const r = await fetch(base(n) + p, { signal: AbortSignal.timeout(8000) });
-  return { status: r.status, body: await r.text(), headers: r.headers };
-}
-
-async function put(n: Node, key: string, value: string): Promise<boolean> {
-  try {
-    const r = await fetch(`${base(n)}/v1/kv/${key}`, { method: "PUT", body: value, signal: AbortSignal.timeout(8000) });
-    const body = await r.text();
-    return r.status === 200 && body.trim() === "true";
-  } catch {
-    return false;
-  }
-}
-
-async function leaderOf(n: Node): Promise<string> {
-  try {
-    const r = await get(n, "/v1/status/leader");
-    return r.status === 200 ? (JSON.parse(r.body) as string) : "";
-  } catch {
-    return "";
-  }
-}
-
 /** Waits until every given node reports the same non-empty leader; returns its RPC address. */
 async function agreedLeader(ns: readonly Node[], ms: number, not = ""): Promise<string> {
-  let leader = "";
-  await waitFor(
-    async () => {
-      const ls = await Promise.all(ns.map((n) => leaderOf(n)));
-      leader = ls[0] ?? "";
-      return leader !== "" && leader !== not && ls.every((l) => l === leader);
-    },
-    ms,
-    "an agreed leader",
-  );
-  return leader;
+  return (await agreedLeaderNode(nodes, ns, ms, not)).rpcAddr;
 }
 
 function byServerAddr(addr: string): Node {
-  const n = nodes.find((x) => `127.0.0.1:${x.serverPort}` === addr);
-  if (n === undefined) throw new Error(`no node with server address ${addr}`);
-  return n;
+  return (servers as ServerProcs).byRpcAddr(addr);
 }
 
 async function start(n: Node): Promise<void> {
-  const join = nodes.flatMap((x) => ["-retry-join", `127.0.0.1:${x.serfPort}`]);
-  n.proc = await startAgent({
-    args: ["-server", "-bootstrap-expect", "3", "-data-dir", n.dataDir, "-node", n.name, "-config-file", cfgFile, "-retry-interval", "1s", ...join],
-    httpPort: n.httpPort,
-    serfLanPort: n.serfPort,
-    serverPort: n.serverPort,
-    readyWithoutLeader: true,
-  });
+  await (servers as ServerProcs).start(n);
 }
 
 async function kvValue(n: Node, key: string, mode: "consistent" | "stale"): Promise<string | undefined> {
@@ -106,34 +45,22 @@ async function kvValue(n: Node, key: string, mode: "consistent" | "stale"): Prom
 }
 
 t.before(async () => {
-  dir = tempDir("cairn-raft-");
-  cfgFile = path.join(dir, "perf.hcl");
-  writeFileSync(cfgFile, CONFIG);
-  for (let i = 1; i <= 3; i++) {
-    nodes.push({
-      name: `s${i}`,
-      dataDir: path.join(dir, `s${i}`),
-      httpPort: await freePort(),
-      serfPort: await freePort(),
-      serverPort: await freePort(),
-      proc: undefined,
-    });
-  }
+  servers = await ServerProcs.create({ prefix: "cairn-raft-", size: 3, config: CONFIG });
+  nodes = servers.nodes;
 });
 
 t.after(async () => {
-  await Promise.all(nodes.map((n) => n.proc?.stop("SIGKILL", 2000)));
-  removeDir(dir);
+  await servers?.destroy();
 });
 
 t("three servers with bootstrap_expect 3 elect one leader; /v1/status/peers lists all three", async () => {
   await Promise.all(nodes.map((n) => start(n)));
   const leader = await agreedLeader(nodes, 15_000);
-  assert.ok(nodes.some((n) => `127.0.0.1:${n.serverPort}` === leader), `leader ${leader} is one of the servers`);
+  assert.ok(nodes.some((n) => n.rpcAddr === leader), `leader ${leader} is one of the servers`);
   for (const n of nodes) {
     const r = await get(n, "/v1/status/peers");
     const peers = (JSON.parse(r.body) as string[]).slice().sort();
-    assert.equal(peers, nodes.map((x) => `127.0.0.1:${x.serverPort}`).sort(), `peers on ${n.name}`);
+    assert.equal(peers, nodes.map((x) => x.rpcAddr).sort(), `peers on ${n.name}`);
   }
 });
 
@@ -191,7 +118,7 @@ t("the killed server restarts from its data dir, rejoins and catches up", async 
   // Peers' addresses are part of the Raft configuration in the log, so the restarted
   // server lists all three without waiting for the LAN pool.
   const peers = JSON.parse((await get(k, "/v1/status/peers")).body) as string[];
-  assert.equal(peers.sort(), nodes.map((n) => `127.0.0.1:${n.serverPort}`).sort());
+  assert.equal(peers.sort(), nodes.map((n) => n.rpcAddr).sort());
 });
 
 t("operator raft configuration and `cairn operator raft list-peers`", async () => {
@@ -205,7 +132,7 @@ t("operator raft configuration and `cairn operator raft list-peers`", async () =
   assert.is(cfg.Servers.find((s) => s.Leader)?.Address, leaderAddr);
   assert.ok(cfg.Servers.every((s) => s.Voter && s.ProtocolVersion === "3" && s.LastIndex > 0));
   assert.ok(cfg.Index > 0);
-  const bad = await fetch(`${base(nodes[0]!)}/v1/operator/raft/peer`, { method: "DELETE" });
+  const bad = await fetch(`${nodes[0]!.base}/v1/operator/raft/peer`, { method: "DELETE" });
   assert.is(bad.status, 400);
   assert.match(await bad.text(), "Must specify either ?id");
 
@@ -222,15 +149,15 @@ t("operator raft configuration and `cairn operator raft list-peers`", async () =
 
 t("a session renewed only through a follower outlives 2 x TTL (renewals reach the leader's timers)", async () => {
   const leaderAddr = await agreedLeader(nodes, 5000);
-  const f = nodes.find((n) => `127.0.0.1:${n.serverPort}` !== leaderAddr)!;
-  const r = await fetch(`${base(f)}/v1/session/create`, { method: "PUT", body: JSON.stringify({ TTL: "10s", Behavior: "delete" }) });
+  const f = nodes.find((n) => n.rpcAddr !== leaderAddr)!;
+  const r = await fetch(`${f.base}/v1/session/create`, { method: "PUT", body: JSON.stringify({ TTL: "10s", Behavior: "delete" }) });
   assert.is(r.status, 200);
   const id = (JSON.parse(await r.text()) as { ID: string }).ID;
   // The leader destroys it 2 x TTL = 20 s after the last renewal it knows of.
   const t0 = Date.now();
   while (Date.now() - t0 < 20_000) {
     await new Promise((res) => setTimeout(res, 4000));
-    const rr = await fetch(`${base(f)}/v1/session/renew/${id}`, { method: "PUT" });
+    const rr = await fetch(`${f.base}/v1/session/renew/${id}`, { method: "PUT" });
     assert.is(rr.status, 200, `renew at ${Date.now() - t0} ms`);
   }
   await new Promise((res) => setTimeout(res, 1500));

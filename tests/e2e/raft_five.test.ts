@@ -9,73 +9,34 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { writeFileSync } from "node:fs";
-import path from "node:path";
-import { freePort, removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
 import { waitFor } from "./watch_helpers.ts";
-import { agreedLeader, httpGet, missingOn, Writer, type RaftNode } from "./raft_helpers.ts";
+import { agreedLeader, httpGet, missingOn, ServerProcs, Writer, type ServerNode as Node } from "./raft_helpers.ts";
 
-const CONFIG = `performance { raft_multiplier = 1 }
-gossip_lan { probe_interval = "200ms" probe_timeout = "100ms" gossip_interval = "100ms" suspicion_mult = 3 }
-`;
 const SIZE = 5;
 const ROUNDS = 3;
 const PREFIX = "five/";
 
-interface Node extends RaftNode {
-  readonly dataDir: string;
-  readonly httpPort: number;
-  readonly serfPort: number;
-  readonly serverPort: number;
-  proc: AgentProc | undefined;
-}
-
 const t = suite("raft five servers e2e");
-let dir = "";
-let cfgFile = "";
-const nodes: Node[] = [];
+let servers: ServerProcs | undefined;
+let nodes: Node[] = [];
 const acked = new Map<string, string>();
 const leadersSeen: string[] = [];
 
 function live(): Node[] {
-  return nodes.filter((n) => n.proc !== undefined);
+  return (servers as ServerProcs).live();
 }
 
 async function start(n: Node): Promise<void> {
-  const join = nodes.flatMap((x) => ["-retry-join", `127.0.0.1:${x.serfPort}`]);
-  n.proc = await startAgent({
-    args: ["-server", "-bootstrap-expect", String(SIZE), "-data-dir", n.dataDir, "-node", n.name, "-config-file", cfgFile, "-retry-interval", "1s", ...join],
-    httpPort: n.httpPort,
-    serfLanPort: n.serfPort,
-    serverPort: n.serverPort,
-    readyWithoutLeader: true,
-    readyTimeoutMs: 40_000,
-  });
+  await (servers as ServerProcs).start(n);
 }
 
 t.before(async () => {
-  dir = tempDir("cairn-raft5-");
-  cfgFile = path.join(dir, "perf.hcl");
-  writeFileSync(cfgFile, CONFIG);
-  for (let i = 1; i <= SIZE; i++) {
-    const httpPort = await freePort();
-    const serverPort = await freePort();
-    nodes.push({
-      name: `s${i}`,
-      base: `http://127.0.0.1:${httpPort}`,
-      rpcAddr: `127.0.0.1:${serverPort}`,
-      dataDir: path.join(dir, `s${i}`),
-      httpPort,
-      serfPort: await freePort(),
-      serverPort,
-      proc: undefined,
-    });
-  }
+  servers = await ServerProcs.create({ prefix: "cairn-raft5-", size: SIZE, readyTimeoutMs: 40_000 });
+  nodes = servers.nodes;
 });
 
 t.after(async () => {
-  await Promise.all(nodes.map((n) => n.proc?.stop("SIGKILL", 2000)));
-  removeDir(dir);
+  await servers?.destroy();
 });
 
 t("five servers with bootstrap_expect 5 elect one leader; /v1/status/peers lists all five", async () => {

@@ -1,12 +1,18 @@
 /**
  * tests/e2e/raft_helpers: shared pieces of the multi-server Raft process tests
- * (raft_five, raft_partition): HTTP helpers (PUT, leader, agreed leader, ?recurse
- * listing), a bounded background writer that logs every acknowledged key, and the
- * "every acknowledged write on every server" check.
+ * (raft_cluster, raft_five, raft_membership, snapshot_cluster, client_agent_raft,
+ * raft_partition): a set of server processes on loopback started the same way
+ * (ServerProcs: ports, data dirs, a fast-timing config file, -retry-join of each other),
+ * HTTP helpers (GET, PUT, leader, agreed leader, ?recurse listing), a bounded background
+ * writer that logs every acknowledged key, and the "every acknowledged write on every
+ * server" check.
  *
- * Must never: start or stop processes itself (callers own them), or wait without a bound.
+ * Must never: wait without a bound, or leave a process or temp dir behind (ServerProcs.destroy).
  */
 
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { freePort, removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
 import { waitFor } from "./watch_helpers.ts";
 
 /** Where a server's HTTP API answers and what /v1/status/leader calls it. */
@@ -121,5 +127,110 @@ export class Writer {
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all(this.lanes);
+  }
+}
+
+/** Raft and gossip timing that lets a loopback cluster form and fail over within seconds. */
+export const FAST_CLUSTER_CONFIG = `performance { raft_multiplier = 1 }
+gossip_lan { probe_interval = "200ms" probe_timeout = "100ms" gossip_interval = "100ms" suspicion_mult = 3 }
+`;
+
+/** One server process of a ServerProcs set (proc is undefined while it is stopped). */
+export interface ServerNode extends RaftNode {
+  readonly dataDir: string;
+  readonly httpPort: number;
+  readonly serfPort: number;
+  readonly serverPort: number;
+  proc: AgentProc | undefined;
+}
+
+export interface ServerStart {
+  /** -bootstrap-expect; null: none (a server that only joins). Default: the set's `expect`. */
+  readonly expect?: number | null;
+  /** The servers whose serf ports it -retry-joins (default: every server of the set). */
+  readonly join?: readonly ServerNode[];
+}
+
+/**
+ * `size` server nodes s1..sN (or <name>1..) on loopback with free ports, data dirs in one temp dir and one
+ * config file (FAST_CLUSTER_CONFIG plus `config`); nothing runs until start().
+ */
+export class ServerProcs {
+  readonly dir: string;
+  /** The config file every server is started with (a test's client agent may use it too). */
+  readonly cfgFile: string;
+  readonly nodes: ServerNode[];
+  private readonly expect: number;
+  private readonly readyTimeoutMs: number | undefined;
+
+  private constructor(dir: string, nodes: ServerNode[], o: { expect: number; readyTimeoutMs?: number }) {
+    this.dir = dir;
+    this.cfgFile = path.join(dir, "perf.hcl");
+    this.nodes = nodes;
+    this.expect = o.expect;
+    this.readyTimeoutMs = o.readyTimeoutMs;
+  }
+
+  static async create(o: { prefix: string; size: number; name?: string; expect?: number; config?: string; readyTimeoutMs?: number }): Promise<ServerProcs> {
+    const dir = tempDir(o.prefix);
+    const nodes: ServerNode[] = [];
+    for (let i = 1; i <= o.size; i++) {
+      const httpPort = await freePort();
+      const serfPort = await freePort();
+      const serverPort = await freePort();
+      const name = `${o.name ?? "s"}${i}`;
+      nodes.push({
+        name,
+        base: `http://127.0.0.1:${httpPort}`,
+        rpcAddr: `127.0.0.1:${serverPort}`,
+        dataDir: path.join(dir, name),
+        httpPort,
+        serfPort,
+        serverPort,
+        proc: undefined,
+      });
+    }
+    const set = new ServerProcs(dir, nodes, { expect: o.expect ?? o.size, ...(o.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: o.readyTimeoutMs }) });
+    writeFileSync(set.cfgFile, FAST_CLUSTER_CONFIG + (o.config ?? ""));
+    return set;
+  }
+
+  /** `-retry-join <serf addr>` for each of `to`. */
+  joinArgs(to: readonly ServerNode[] = this.nodes): string[] {
+    return to.flatMap((x) => ["-retry-join", `127.0.0.1:${x.serfPort}`]);
+  }
+
+  /** Starts `n` from its data dir (ready once HTTP answers, leader or not). */
+  async start(n: ServerNode, o: ServerStart = {}): Promise<void> {
+    const expect = o.expect === undefined ? this.expect : o.expect;
+    n.proc = await startAgent({
+      args: [
+        "-server", ...(expect === null ? [] : ["-bootstrap-expect", String(expect)]), "-data-dir", n.dataDir, "-node", n.name, "-config-file", this.cfgFile, "-retry-interval", "1s",
+        ...this.joinArgs(o.join),
+      ],
+      httpPort: n.httpPort,
+      serfLanPort: n.serfPort,
+      serverPort: n.serverPort,
+      readyWithoutLeader: true,
+      ...(this.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: this.readyTimeoutMs }),
+    });
+  }
+
+  /** The servers whose process runs. */
+  live(): ServerNode[] {
+    return this.nodes.filter((n) => n.proc !== undefined);
+  }
+
+  /** The server whose RPC address (as /v1/status/leader names it) is `addr`. */
+  byRpcAddr(addr: string): ServerNode {
+    const n = this.nodes.find((x) => x.rpcAddr === addr);
+    if (n === undefined) throw new Error(`no node with server address ${addr}`);
+    return n;
+  }
+
+  /** SIGKILLs every server still running and removes the temp dir. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.proc?.stop("SIGKILL", 2000)));
+    removeDir(this.dir);
   }
 }

@@ -14,81 +14,31 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { writeFileSync } from "node:fs";
-import path from "node:path";
-import { freePort, removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
+import { startAgent } from "./agent_proc.ts";
 import { runCli, waitFor } from "./watch_helpers.ts";
+import { agreedLeader as agreedLeaderNode, httpGet as get, kvPut, leaderOf, ServerProcs, type ServerNode as Node } from "./raft_helpers.ts";
 
-const CONFIG = `performance { raft_multiplier = 1 }
-gossip_lan { probe_interval = "200ms" probe_timeout = "100ms" gossip_interval = "100ms" suspicion_mult = 3 }
-autopilot { max_trailing_logs = 260 }
+const CONFIG = `autopilot { max_trailing_logs = 260 }
 `;
-
-interface Node {
-  readonly name: string;
-  readonly dataDir: string;
-  readonly httpPort: number;
-  readonly serfPort: number;
-  readonly serverPort: number;
-  proc: AgentProc | undefined;
-}
 
 interface RaftCfg {
   Servers: Array<{ ID: string; Node: string; Address: string; Leader: boolean; Voter: boolean }>;
 }
 
 const t = suite("raft membership e2e");
-let dir = "";
-let cfgFile = "";
-const nodes: Node[] = [];
+let servers: ServerProcs | undefined;
+let nodes: Node[] = [];
 let removedNode: Node | undefined;
 
-const base = (n: Node): string => `http://127.0.0.1:${n.httpPort}`;
-const addrOf = (n: Node): string => `127.0.0.1:${n.serverPort}`;
-const live = (): Node[] => nodes.filter((n) => n.proc !== undefined);
-
-async function get(n: Node, p: string): Promise<{ status: number; body: string }> {
-  const r = await fetch(base(n) + p, { signal: AbortSignal.timeout(8000) });
-  return { status: r.status, body: await r.text() };
-}
+const live = (): Node[] => (servers as ServerProcs).live();
 
 async function put(n: Node, p: string, body: string): Promise<{ status: number; body: string }> {
-  const r = await fetch(base(n) + p, { method: "PUT", body, signal: AbortSignal.timeout(8000) });
+  const r = await fetch(n.base + p, { method: "PUT", body, signal: AbortSignal.timeout(8000) });
   return { status: r.status, body: await r.text() };
-}
-
-async function kvPut(n: Node, key: string, value: string): Promise<boolean> {
-  try {
-    const r = await put(n, `/v1/kv/${key}`, value);
-    return r.status === 200 && r.body.trim() === "true";
-  } catch {
-    return false;
-  }
-}
-
-async function leaderOf(n: Node): Promise<string> {
-  try {
-    const r = await get(n, "/v1/status/leader");
-    return r.status === 200 ? (JSON.parse(r.body) as string) : "";
-  } catch {
-    return "";
-  }
 }
 
 async function agreedLeader(ns: readonly Node[], ms: number): Promise<Node> {
-  let leader = "";
-  await waitFor(
-    async () => {
-      const ls = await Promise.all(ns.map((n) => leaderOf(n)));
-      leader = ls[0] ?? "";
-      return leader !== "" && ls.every((l) => l === leader);
-    },
-    ms,
-    "an agreed leader",
-  );
-  const n = nodes.find((x) => addrOf(x) === leader);
-  if (n === undefined) throw new Error(`no node with server address ${leader}`);
-  return n;
+  return agreedLeaderNode(nodes, ns, ms);
 }
 
 async function raftConfig(n: Node): Promise<RaftCfg | undefined> {
@@ -100,33 +50,20 @@ async function raftConfig(n: Node): Promise<RaftCfg | undefined> {
   }
 }
 
+/** Starts n with -retry-join of `join`; with `expect` false, without bootstrap_expect (it only joins). */
 async function start(n: Node, join: readonly Node[], expect = true): Promise<void> {
-  n.proc = await startAgent({
-    args: [
-      "-server", ...(expect ? ["-bootstrap-expect", "3"] : []), "-data-dir", n.dataDir, "-node", n.name, "-config-file", cfgFile, "-retry-interval", "1s",
-      ...join.flatMap((x) => ["-retry-join", `127.0.0.1:${x.serfPort}`]),
-    ],
-    httpPort: n.httpPort,
-    serfLanPort: n.serfPort,
-    serverPort: n.serverPort,
-    readyWithoutLeader: true,
-  });
+  await (servers as ServerProcs).start(n, { join, expect: expect ? 3 : null });
 }
 
 t.before(async () => {
-  dir = tempDir("cairn-raft-members-");
-  cfgFile = path.join(dir, "perf.hcl");
-  writeFileSync(cfgFile, CONFIG);
-  for (let i = 1; i <= 5; i++) {
-    nodes.push({ name: `m${i}`, dataDir: path.join(dir, `m${i}`), httpPort: await freePort(), serfPort: await freePort(), serverPort: await freePort(), proc: undefined });
-  }
+  servers = await ServerProcs.create({ prefix: "cairn-raft-members-", size: 5, name: "m", expect: 3, config: CONFIG });
+  nodes = servers.nodes;
   const first = nodes.slice(0, 3);
   await Promise.all(first.map((n) => start(n, first)));
 });
 
 t.after(async () => {
-  await Promise.all(nodes.map((n) => n.proc?.stop("SIGKILL", 2000)));
-  removeDir(dir);
+  await servers?.destroy();
 });
 
 t("three servers bootstrap; autopilot configuration GET/PUT with ?cas and the CLI", async () => {
@@ -193,9 +130,9 @@ t("a fourth server with -retry-join joins the running cluster and is promoted to
   console.log(`  join: in the configuration ${added} ms after its HTTP was up, voter after ${Date.now() - t0} ms (ServerStabilizationTime 1s, reconcile every 10 s)`);
   const c = (await raftConfig(leader))!;
   const me = c.Servers.find((s) => s.Node === fourth.name);
-  assert.is(me?.Address, addrOf(fourth), "the configuration records its RPC address");
+  assert.is(me?.Address, fourth.rpcAddr, "the configuration records its RPC address");
   // It joined the existing cluster: same leader, and it has the data.
-  assert.is(await leaderOf(fourth), addrOf(leader));
+  assert.is(await leaderOf(fourth), leader.rpcAddr);
   await waitFor(async () => (await get(fourth, "/v1/kv/before/join?raw&stale")).body === "v1", 10_000, "data on the new server");
   const peers = JSON.parse((await get(fourth, "/v1/status/peers")).body) as string[];
   assert.is(peers.length, 4);
@@ -309,7 +246,7 @@ t("the removed server restarts from its data dir and is added back and promoted"
     return c !== undefined && c.Servers.length === 3 && c.Servers.every((s) => s.Voter) && c.Servers.some((s) => s.Node === back.name);
   }, 30_000, "three voters again");
   await waitFor(async () => (await get(back, "/v1/kv/after/cleanup?raw&stale")).body === "yes", 10_000, "it caught up");
-  assert.is(await leaderOf(back), addrOf(leader));
+  assert.is(await leaderOf(back), leader.rpcAddr);
 });
 
 t("a new server with -retry-join and no bootstrap_expect waits to be added, then is promoted", async () => {
@@ -321,7 +258,7 @@ t("a new server with -retry-join and no bootstrap_expect waits to be added, then
     const c = await raftConfig(leader);
     return c !== undefined && c.Servers.length === 4 && c.Servers.every((s) => s.Voter) && c.Servers.some((s) => s.Node === fifth.name);
   }, 30_000, "four voters with the fifth server");
-  await waitFor(async () => (await leaderOf(fifth)) === addrOf(leader), 10_000, "the same leader on the new server");
+  await waitFor(async () => (await leaderOf(fifth)) === leader.rpcAddr, 10_000, "the same leader on the new server");
   await waitFor(async () => (await get(fifth, "/v1/kv/after/cleanup?raw&stale")).body === "yes", 10_000, "data on the new server");
 });
 

@@ -1,6 +1,6 @@
 /**
  * tests/e2e/snapshot_cluster: a snapshot restore reaches every server of a 3-server
- * Raft cluster (servers started as in raft_cluster.test.ts): data written, `cairn
+ * Raft cluster (servers started by raft_helpers.ts' ServerProcs): data written, `cairn
  * snapshot save` through a follower, data changed, `cairn snapshot restore` through
  * another follower (the restore commands are forwarded to the leader and replicated,
  * ~8 MB as several restore-chunk entries and a final restore): every server shows the
@@ -13,35 +13,21 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { freePort, removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
 import { runCli, waitFor } from "./watch_helpers.ts";
+import { agreedLeader, ServerProcs, type ServerNode as Node } from "./raft_helpers.ts";
 import { readArchive, writeArchive } from "../../src/snapshot/index.ts";
 import { Store } from "../../src/state/index.ts";
 
-const CONFIG = `performance { raft_multiplier = 1 }
-gossip_lan { probe_interval = "200ms" probe_timeout = "100ms" gossip_interval = "100ms" suspicion_mult = 3 }
-`;
-
-interface Node {
-  readonly name: string;
-  readonly dataDir: string;
-  readonly httpPort: number;
-  readonly serfPort: number;
-  readonly serverPort: number;
-  proc: AgentProc | undefined;
-}
-
 const t = suite("snapshot restore on a 3-server cluster");
+let servers: ServerProcs | undefined;
 let dir = "";
-let cfgFile = "";
-const nodes: Node[] = [];
+let nodes: Node[] = [];
 let leader: Node | undefined;
 let followers: Node[] = [];
 
 async function call(n: Node, p: string, method = "GET", body?: string, timeoutMs = 8000): Promise<{ status: number; body: string; index: number }> {
-  const r = await fetch(`http://127.0.0.1:${n.httpPort}${p}`, { method, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
+  const r = await fetch(`${n.base}${p}`, { method, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
   return { status: r.status, body: await r.text(), index: Number(r.headers.get("x-consul-index") ?? "0") };
 }
 
@@ -57,61 +43,20 @@ async function put(n: Node, key: string, value: string): Promise<void> {
   assert.is(r.status, 200, `PUT ${key} via ${n.name}: ${r.body}`);
 }
 
-async function leaderAddr(n: Node): Promise<string> {
-  try {
-    const r = await call(n, "/v1/status/leader");
-    return r.status === 200 ? (JSON.parse(r.body) as string) : "";
-  } catch {
-    return "";
-  }
-}
-
 t.before(async () => {
-  dir = tempDir("cairn-snap-raft-");
-  cfgFile = path.join(dir, "perf.hcl");
-  writeFileSync(cfgFile, CONFIG);
-  for (let i = 1; i <= 3; i++) {
-    nodes.push({
-      name: `s${i}`,
-      dataDir: path.join(dir, `s${i}`),
-      httpPort: await freePort(),
-      serfPort: await freePort(),
-      serverPort: await freePort(),
-      proc: undefined,
-    });
-  }
+  servers = await ServerProcs.create({ prefix: "cairn-snap-raft-", size: 3 });
+  dir = servers.dir;
+  nodes = servers.nodes;
 });
 
 t.after(async () => {
-  await Promise.all(nodes.map((n) => n.proc?.stop("SIGKILL", 2000)));
-  removeDir(dir);
+  await servers?.destroy();
 });
 
 t("three servers form a cluster", async () => {
-  const join = nodes.flatMap((x) => ["-retry-join", `127.0.0.1:${x.serfPort}`]);
-  await Promise.all(
-    nodes.map(async (n) => {
-      n.proc = await startAgent({
-        args: ["-server", "-bootstrap-expect", "3", "-data-dir", n.dataDir, "-node", n.name, "-config-file", cfgFile, "-retry-interval", "1s", ...join],
-        httpPort: n.httpPort,
-        serfLanPort: n.serfPort,
-        serverPort: n.serverPort,
-        readyWithoutLeader: true,
-      });
-    }),
-  );
-  let addr = "";
-  await waitFor(
-    async () => {
-      const ls = await Promise.all(nodes.map((n) => leaderAddr(n)));
-      addr = ls[0] ?? "";
-      return addr !== "" && ls.every((l) => l === addr);
-    },
-    15_000,
-    "an agreed leader",
-  );
-  leader = nodes.find((n) => `127.0.0.1:${n.serverPort}` === addr);
-  assert.ok(leader, `leader ${addr}`);
+  await Promise.all(nodes.map((n) => (servers as ServerProcs).start(n)));
+  leader = await agreedLeader(nodes, nodes, 15_000);
+  assert.ok(leader, `leader ${leader.rpcAddr}`);
   followers = nodes.filter((n) => n !== leader);
   assert.is(followers.length, 2);
 });
@@ -156,19 +101,12 @@ t("save through a follower, change, restore through the other follower: every se
 
 t("a server that was down during a restore catches up with the restored state when it returns", async () => {
   const [f1] = followers as [Node, Node];
-  const join = nodes.flatMap((x) => ["-retry-join", `127.0.0.1:${x.serfPort}`]);
   await f1.proc?.stop("SIGKILL", 2000);
   await put(leader!, "c/a", "while-down");
   const r = await runCli(["snapshot", "restore", "-http-addr", `127.0.0.1:${leader!.httpPort}`, path.join(dir, "cluster.snap")]);
   assert.is(r.code, 0, r.err);
   assert.is(await raw(leader!, "c/a"), "1");
-  f1.proc = await startAgent({
-    args: ["-server", "-bootstrap-expect", "3", "-data-dir", f1.dataDir, "-node", f1.name, "-config-file", cfgFile, "-retry-interval", "1s", ...join],
-    httpPort: f1.httpPort,
-    serfLanPort: f1.serfPort,
-    serverPort: f1.serverPort,
-    readyWithoutLeader: true,
-  });
+  await (servers as ServerProcs).start(f1);
   await waitFor(async () => (await raw(f1, "c/a").catch(() => undefined)) === "1" && (await raw(f1, "c/after").catch(() => "x")) === undefined, 15_000, "restored state on the returning server");
   assert.is((await raw(f1, "c/big/15"))?.length, 500_000);
   assert.is(await raw(f1, "c/new"), undefined);
@@ -178,7 +116,7 @@ t("a restore abandoned by a leader that died midway is dropped by the next leade
   const old = leader!;
   await put(old, "c/marker", "before");
   // a ~40 MB cairn state built here (twelve chunks), in an archive of the cluster's own meta
-  const smallRes = await fetch(`http://127.0.0.1:${old.httpPort}/v1/snapshot`, { signal: AbortSignal.timeout(8000) });
+  const smallRes = await fetch(`${old.base}/v1/snapshot`, { signal: AbortSignal.timeout(8000) });
   const meta = (await readArchive(new Uint8Array(await smallRes.arrayBuffer()), { maxStateBytes: 1 << 26 })).meta;
   const st = new Store();
   const value = new Uint8Array(1_000_000).fill(0x61);
@@ -186,7 +124,7 @@ t("a restore abandoned by a leader that died midway is dropped by the next leade
   const state = st.snapshot();
   const archive = await writeArchive({ ...meta, size: state.length }, state, Date.now());
   // PUT through the leader itself, then kill it while the chunks are pending
-  const restoring = fetch(`http://127.0.0.1:${old.httpPort}/v1/snapshot`, { method: "PUT", body: Buffer.from(archive), signal: AbortSignal.timeout(30_000) })
+  const restoring = fetch(`${old.base}/v1/snapshot`, { method: "PUT", body: Buffer.from(archive), signal: AbortSignal.timeout(30_000) })
     .then((r) => r.status)
     .catch(() => -1);
   const until = Date.now() + 15_000;
@@ -199,17 +137,7 @@ t("a restore abandoned by a leader that died midway is dropped by the next leade
   await old.proc?.stop("SIGKILL", 2000);
   assert.is(await restoring, -1, "the restore never finished");
   const rest = nodes.filter((n) => n !== old);
-  let addr = "";
-  await waitFor(
-    async () => {
-      const ls = await Promise.all(rest.map((n) => leaderAddr(n)));
-      addr = ls[0] ?? "";
-      return addr !== "" && addr !== `127.0.0.1:${old.serverPort}` && ls.every((l) => l === addr);
-    },
-    15_000,
-    "a new leader",
-  );
-  const next = rest.find((n) => `127.0.0.1:${n.serverPort}` === addr)!;
+  const next = await agreedLeader(nodes, rest, 15_000, old.rpcAddr);
   for (const n of rest) {
     await waitFor(async () => (await call(n, "/v1/snapshot?stale").catch(() => undefined))?.status === 200, 15_000, `no pending restore on ${n.name}`);
     assert.is(await raw(n, "c/marker"), "before", n.name);
@@ -218,14 +146,7 @@ t("a restore abandoned by a leader that died midway is dropped by the next leade
   assert.match(next.proc!.output(), /left unfinished by an earlier leader/);
   await put(next, "c/after-abort", "yes");
   // the killed server returns: it replays the chunks and the abort
-  const join = nodes.flatMap((x) => ["-retry-join", `127.0.0.1:${x.serfPort}`]);
-  old.proc = await startAgent({
-    args: ["-server", "-bootstrap-expect", "3", "-data-dir", old.dataDir, "-node", old.name, "-config-file", cfgFile, "-retry-interval", "1s", ...join],
-    httpPort: old.httpPort,
-    serfLanPort: old.serfPort,
-    serverPort: old.serverPort,
-    readyWithoutLeader: true,
-  });
+  await (servers as ServerProcs).start(old);
   await waitFor(async () => (await raw(old, "c/after-abort").catch(() => undefined)) === "yes", 15_000, "the returning server catches up");
   assert.is((await call(old, "/v1/snapshot?stale")).status, 200);
 });
