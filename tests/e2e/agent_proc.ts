@@ -3,7 +3,9 @@
  *
  * Runs src/main.ts on the same runtime as the test (Node through tsx, or Deno),
  * on loopback with free ports, waits until /v1/status/leader answers, and stops
- * it by signal. Every process started is tracked and killed at exit.
+ * it by signal. Every process started is tracked and killed at exit. spawnProc() is
+ * the one way e2e helpers start a child process (agents here, `cairn lock` in
+ * lock_helpers.ts, agents inside network namespaces in netns_lab.ts).
  *
  * Must never: bind anything but 127.0.0.1, or leave a process running.
  */
@@ -50,6 +52,49 @@ export function tempDir(prefix = "cairn-e2e-"): string {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** A child process started by spawnProc(). */
+export interface SpawnedProc {
+  readonly child: ChildProcess;
+  /** Resolves with the exit code (or signal name) when the process exits. */
+  readonly exited: Promise<number | string>;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
+  /** Sends `sig` while it runs (process.kill: Deno's child.kill() would change the exit it reports). */
+  signal(sig: NodeJS.Signals): void;
+}
+
+/**
+ * Starts `cmd args` in the repo root with output captured and the test's environment plus
+ * `env`; the process is killed at exit, and also listed in `track` while it runs.
+ */
+export function spawnProc(cmd: string, args: readonly string[], env: Record<string, string> = {}, track?: Set<ChildProcess>): SpawnedProc {
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", ...env },
+  });
+  live.add(child);
+  track?.add(child);
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | string>((resolve) => {
+    child.on("exit", (code, sig) => {
+      live.delete(child);
+      track?.delete(child);
+      resolve(code ?? sig ?? -1);
+    });
+  });
+  return {
+    child,
+    exited,
+    output: () => out,
+    signal: (sig) => {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, sig);
+    },
+  };
 }
 
 export interface AgentProc {
@@ -114,21 +159,7 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
     "-serf-wan-port",
     String(serfWanPort),
   ];
-  const child = spawn(cmd, full, {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", ...(opts.env ?? {}) },
-  });
-  live.add(child);
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | string>((resolve) => {
-    child.on("exit", (code, sig) => {
-      live.delete(child);
-      resolve(code ?? sig ?? -1);
-    });
-  });
+  const { child, exited, output } = spawnProc(cmd, full, opts.env ?? {});
   const base = `http://127.0.0.1:${httpPort}`;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
   let ready = false;
@@ -156,7 +187,7 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
     serverPort,
     serfWanPort,
     base,
-    output: () => out,
+    output,
     exited,
     stop: async (signal = "SIGTERM", timeoutMs = 15_000) => {
       // process.kill, not child.kill: Deno's child.kill() makes the exit event report the
@@ -171,7 +202,7 @@ export async function startAgent(opts: StartOpts): Promise<AgentProc> {
   if (!ready) {
     child.kill("SIGKILL");
     await exited;
-    throw new Error(`agent did not become ready on ${base}; output:\n${out}`);
+    throw new Error(`agent did not become ready on ${base}; output:\n${output()}`);
   }
   return proc;
 }

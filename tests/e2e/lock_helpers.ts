@@ -5,13 +5,8 @@
  * Must never: leave a process running (every process is killed at exit).
  */
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { cairnCommand, ROOT } from "./agent_proc.ts";
-
-const live = new Set<ChildProcess>();
-process.on("exit", () => {
-  for (const c of live) c.kill("SIGKILL");
-});
+import type { ChildProcess } from "node:child_process";
+import { cairnCommand, spawnProc } from "./agent_proc.ts";
 
 export interface LockProc {
   readonly child: ChildProcess;
@@ -22,29 +17,7 @@ export interface LockProc {
 
 export function runLock(port: number, args: string[], env: Record<string, string> = {}): LockProc {
   const { cmd, args: pre } = cairnCommand();
-  const child = spawn(cmd, [...pre, "lock", "-http-addr", `127.0.0.1:${port}`, ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", SHELL: "/bin/sh", ...env },
-  });
-  live.add(child);
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | string>((resolve) => {
-    child.on("exit", (code, sig) => {
-      live.delete(child);
-      resolve(code ?? sig ?? -1);
-    });
-  });
-  return {
-    child,
-    exited,
-    output: () => out,
-    signal: (sig) => {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, sig);
-    },
-  };
+  return spawnProc(cmd, [...pre, "lock", "-http-addr", `127.0.0.1:${port}`, ...args], { SHELL: "/bin/sh", ...env });
 }
 
 export async function api(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; text: string; index: number }> {

@@ -12,8 +12,8 @@
  * or process behind (both are removed at exit, also when a test fails).
  */
 
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { ROOT, cairnCommand } from "./agent_proc.ts";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { cairnCommand, spawnProc } from "./agent_proc.ts";
 
 const live = new Set<ChildProcess>();
 const namespaces = new Set<string>();
@@ -111,29 +111,8 @@ export class NetnsLab {
   /** Runs `cairn <args>` inside member m's namespace on the test's runtime. */
   spawnCairn(m: LabMember, args: readonly string[]): LabProc {
     const { cmd, args: pre } = cairnCommand();
-    const child = spawn("ip", ["netns", "exec", m.ns, cmd, ...pre, ...args], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-    });
-    live.add(child);
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | string>((resolve) => {
-      child.on("exit", (code, sig) => {
-        live.delete(child);
-        resolve(code ?? sig ?? -1);
-      });
-    });
-    return {
-      child,
-      exited,
-      output: () => out,
-      kill: (signal) => {
-        if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, signal);
-      },
-    };
+    const p = spawnProc("ip", ["netns", "exec", m.ns, cmd, ...pre, ...args], {}, live);
+    return { child: p.child, exited: p.exited, output: p.output, kill: p.signal };
   }
 
   /** Kills every process started here and removes every namespace (and with them all veths). */
