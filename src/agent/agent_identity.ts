@@ -4,6 +4,8 @@
  * server makes of itself, the LAN member it shows without a LAN pool, and the AgentView the
  * HTTP layer reads (/v1/agent/self, members).
  *
+ * Also what the LAN and WAN pools share of it (tags, keyring location).
+ *
  * Must never: write anything but data_dir/node-id, or start a listener.
  */
 
@@ -98,5 +100,22 @@ export function agentView(opts: AgentOptions, nodeId: string, vi: VersionInfo, m
     prettyByDefault: opts.dev,
     debugConfig: () => opts.debugConfig,
     members,
+  };
+}
+
+/** What the LAN and WAN pools are both told of this agent (their tags, gossip key and keyring file). */
+export function poolIdentity(opts: AgentOptions, nodeId: string, build: string) {
+  return {
+    nodeName: opts.nodeName,
+    nodeId,
+    datacenter: opts.datacenter,
+    bootstrap: opts.bootstrap ?? false,
+    bootstrapExpect: opts.bootstrapExpect ?? 0,
+    serverPort: serverPortOf(opts),
+    build,
+    dev: opts.dev,
+    encrypt: opts.encrypt ?? "",
+    dataDir: opts.dataDir,
+    disableKeyringFile: opts.disableKeyringFile ?? false,
   };
 }

@@ -12,7 +12,7 @@
 import type { GossipOps } from "../http/agent_ops.ts";
 import type { MemberView } from "../server/types.ts";
 import type { Command, Store } from "../state/index.ts";
-import { serverPortOf } from "./agent_identity.ts";
+import { poolIdentity } from "./agent_identity.ts";
 import type { AgentOptions, AgentServer } from "./agent_types.ts";
 import type { ClientAgent } from "./client.ts";
 import type { ClusterServer } from "./cluster.ts";
@@ -38,21 +38,11 @@ export async function startLanPool(opts: AgentOptions, deps: LanDeps): Promise<L
   const { server, cluster, client } = deps;
   return startLan(
     {
-      nodeName: opts.nodeName,
-      nodeId: deps.nodeId,
-      datacenter: opts.datacenter,
+      ...poolIdentity(opts, deps.nodeId, deps.build),
       server: opts.server,
-      bootstrap: opts.bootstrap ?? false,
-      bootstrapExpect: opts.bootstrapExpect ?? 0,
-      serverPort: serverPortOf(opts),
-      build: deps.build,
       bindAddr: opts.bindAddr === "0.0.0.0" || opts.bindAddr === "" ? "0.0.0.0" : opts.bindAddr,
       advertiseAddr: opts.advertiseAddr,
       port: opts.serfLanPort,
-      dev: opts.dev,
-      encrypt: opts.encrypt ?? "",
-      dataDir: opts.dataDir,
-      disableKeyringFile: opts.disableKeyringFile ?? false,
       retryJoin: opts.retryJoin ?? [],
       wanJoinPort: opts.server && opts.serfWanPort !== undefined && opts.serfWanPort > 0 ? opts.serfWanPort : undefined, // WAN gossip
       retryIntervalMs: opts.retryIntervalMs ?? 30_000,

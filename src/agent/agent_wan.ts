@@ -10,7 +10,7 @@
 
 import path from "node:path";
 import type { AgentOps, GossipOps } from "../http/agent_ops.ts";
-import { serverPortOf } from "./agent_identity.ts";
+import { poolIdentity } from "./agent_identity.ts";
 import type { AgentOptions } from "./agent_types.ts";
 import type { LanGossip } from "./agent_lan.ts";
 import type { LanPool } from "./lan.ts";
@@ -37,20 +37,10 @@ export async function startWanPool(opts: AgentOptions, deps: WanDeps): Promise<W
   }
   const wanPool = await startWan(
     {
-      nodeName: opts.nodeName,
-      nodeId: deps.nodeId,
-      datacenter: opts.datacenter,
-      bootstrap: opts.bootstrap ?? false,
-      bootstrapExpect: opts.bootstrapExpect ?? 0,
-      serverPort: serverPortOf(opts),
-      build: deps.build,
+      ...poolIdentity(opts, deps.nodeId, deps.build),
       bindAddr: opts.serfWanBindAddr === undefined || opts.serfWanBindAddr === "" ? opts.bindAddr : opts.serfWanBindAddr,
       advertiseAddr: opts.advertiseAddrWan === undefined || opts.advertiseAddrWan === "" ? opts.advertiseAddr : opts.advertiseAddrWan,
       port: opts.serfWanPort,
-      dev: opts.dev,
-      encrypt: opts.encrypt ?? "",
-      dataDir: opts.dataDir,
-      disableKeyringFile: opts.disableKeyringFile ?? false,
       snapshotPath: opts.dataDir === undefined || opts.dev ? undefined : path.join(opts.dataDir, SERF_WAN_SNAPSHOT),
       rejoinAfterLeave: opts.rejoinAfterLeave ?? false,
       retryJoin: opts.retryJoinWan ?? [],
