@@ -49,14 +49,14 @@ import { RpcClient, RpcServer } from "../rpc/index.ts";
 import { decodeApplyResult, decodeCommand, encodeApplyResult, encodeCommand, type Store } from "../state/index.ts";
 import type { ApplyResult, Command } from "../state/types.ts";
 import { WalLog } from "../wal/index.ts";
-import { CairnError } from "../shared/errors.ts";
+import { CairnError, unreachable } from "../shared/errors.ts";
 import { CLIENT_RPC_MAX_INFLIGHT, CLUSTER_OPERATOR_RPC_TIMEOUT_MS, RPC_RECONNECT_MAX_MS, RPC_RECONNECT_MIN_MS } from "../shared/limits.ts";
 import type { AutopilotConfig } from "../state/autopilot_table.ts";
 import { AUTOPILOT_STATS_TIMEOUT_MS, type AutopilotOps, type AutopilotView } from "./autopilot.ts";
 import { ClusterAutopilot } from "./cluster_autopilot.ts";
 import {
   BOOTSTRAP_MARKER,
-  bootstrapServers,
+  decideStart,
   hasRaftState,
   isStatsReply,
   knownServers,
@@ -233,31 +233,23 @@ export class ClusterServer implements Backend, RaftOps, AutopilotOps {
         }),
       );
       if (this.starting !== undefined || this.closed) return;
-      const existing = answers.find((a) => a?.hasPeers === true);
-      if (existing !== undefined) {
-        this.deps.log("info", `raft: server ${existing.id} already has Raft peers; joining the existing cluster (no bootstrap)`);
-        this.beginStart(undefined);
-        return;
+      const d = decideStart(answers, others, this.members, this.opts);
+      switch (d.kind) {
+        case "join":
+          this.deps.log("info", `raft: server ${d.from} already has Raft peers; joining the existing cluster (no bootstrap)`);
+          this.beginStart(undefined);
+          return;
+        case "bootstrap":
+          this.deps.log("info", `raft: found ${d.ids.length} servers (expect ${this.opts.bootstrapExpect}); bootstrapping with ${d.ids.join(", ")}`);
+          this.beginStart(d.ids);
+          return;
+        case "wait":
+          if (d.unconfirmed !== undefined) this.deps.log("warn", `raft: could not confirm the Raft peers of ${d.unconfirmed.join(", ")}; not bootstrapping yet`);
+          retry = d.retry;
+          return;
+        default:
+          unreachable(d);
       }
-      if (this.opts.bootstrapExpect <= 1) {
-        // No bootstrap_expect: never bootstrap; keep asking until a cluster shows up.
-        retry = true;
-        return;
-      }
-      const servers = bootstrapServers(this.members, this.opts.datacenter, this.opts.bootstrapExpect);
-      if (servers.size < this.opts.bootstrapExpect || !servers.has(this.opts.nodeId)) {
-        retry = answers.some((a) => a === undefined);
-        return;
-      }
-      const unanswered = others.filter((k, i) => servers.has(k.id) && answers[i] === undefined);
-      if (unanswered.length > 0) {
-        this.deps.log("warn", `raft: could not confirm the Raft peers of ${unanswered.map((k) => k.name).join(", ")}; not bootstrapping yet`);
-        retry = true;
-        return;
-      }
-      const ids = [...servers.keys()].sort();
-      this.deps.log("info", `raft: found ${ids.length} servers (expect ${this.opts.bootstrapExpect}); bootstrapping with ${ids.join(", ")}`);
-      this.beginStart(ids);
     } finally {
       this.probing = false;
       if (retry && !this.closed && this.starting === undefined && this.probeTimer === undefined) {

@@ -2,10 +2,12 @@
  * agent/cluster_members: what a cluster server reads from the LAN pool and its data dir
  * before and while Raft runs — the servers of its datacenter by serf tag `id` with their
  * RPC address (addr + `port` tag), the set a bootstrap would use, whether the data dir
- * already holds Raft state, and the Status.RaftStats reply a peer answers with.
+ * already holds Raft state, the Status.RaftStats reply a peer answers with, and what a
+ * server without Raft state decides from those answers (decideStart, Consul's maybeBootstrap).
  *
- * Must never: write to the data dir, do network I/O, or count a member without a usable
- * id and port as a server.
+ * Must never: write to the data dir, do network I/O, count a member without a usable id
+ * and port as a server, or decide to bootstrap while any server it would bootstrap with
+ * has not answered.
  */
 
 import { existsSync, readdirSync } from "node:fs";
@@ -78,4 +80,36 @@ export function knownServers(members: readonly MemberView[], dc: string): Map<st
     out.set(s.id, { id: s.id, name: m.name, address: s.address, status: serfStatusName(m.status), version: (m.tags.build ?? "").split(":")[0] ?? "" });
   }
   return out;
+}
+
+/** What a server without Raft state does after asking the pool's other servers for their Raft stats. */
+export type StartDecision =
+  /** A cluster exists (`from` has peers): start Raft empty and wait to be added. */
+  | { readonly kind: "join"; readonly from: string }
+  /** Bootstrap with these server ids (sorted: every server computes the same set). */
+  | { readonly kind: "bootstrap"; readonly ids: readonly string[] }
+  /** Not yet; ask again later when `retry`; `unconfirmed` names servers that did not answer. */
+  | { readonly kind: "wait"; readonly retry: boolean; readonly unconfirmed?: readonly string[] };
+
+/**
+ * Consul's maybeBootstrap: join when any other server has Raft peers; never bootstrap
+ * without bootstrap_expect; bootstrap once bootstrap_expect alive servers (this one among
+ * them) are in the pool and every other one of them answered "no peers".
+ * `answers[i]` is what `others[i]` answered (undefined: no answer).
+ */
+export function decideStart(
+  answers: readonly (RaftStatsReply | undefined)[],
+  others: readonly KnownServer[],
+  members: readonly MemberView[],
+  self: { readonly nodeId: string; readonly datacenter: string; readonly bootstrapExpect: number },
+): StartDecision {
+  const existing = answers.find((a) => a?.hasPeers === true);
+  if (existing !== undefined) return { kind: "join", from: existing.id };
+  // No bootstrap_expect: never bootstrap; keep asking until a cluster shows up.
+  if (self.bootstrapExpect <= 1) return { kind: "wait", retry: true };
+  const servers = bootstrapServers(members, self.datacenter, self.bootstrapExpect);
+  if (servers.size < self.bootstrapExpect || !servers.has(self.nodeId)) return { kind: "wait", retry: answers.some((a) => a === undefined) };
+  const unanswered = others.filter((k, i) => servers.has(k.id) && answers[i] === undefined);
+  if (unanswered.length > 0) return { kind: "wait", retry: true, unconfirmed: unanswered.map((k) => k.name) };
+  return { kind: "bootstrap", ids: [...servers.keys()].sort() };
 }
