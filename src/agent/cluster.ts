@@ -81,7 +81,7 @@ import {
 import { RestoreJanitor } from "./cluster_restore.ts";
 
 // What other modules and tests use of the cluster files, through this one.
-export { BOOTSTRAP_MARKER, bootstrapServers, hasRaftState, knownServers, METHOD_RAFT_STATS, type RaftStatsReply } from "./cluster_members.ts";
+export { BOOTSTRAP_MARKER, bootstrapServers, decideStart, hasRaftState, knownServers, METHOD_RAFT_STATS, type RaftStatsReply, type StartDecision } from "./cluster_members.ts";
 export { METHOD_OPERATOR_RAFT } from "./cluster_operator.ts";
 
 export const METHOD_SESSION_RENEW = "Session.Renew";

@@ -9,8 +9,7 @@ import * as assert from "uvu/assert";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { BOOTSTRAP_MARKER, bootstrapServers, hasRaftState } from "../../src/agent/cluster.ts";
-import { decideStart, knownServers, type RaftStatsReply } from "../../src/agent/cluster_members.ts";
+import { BOOTSTRAP_MARKER, bootstrapServers, decideStart, hasRaftState, knownServers, type RaftStatsReply } from "../../src/agent/cluster.ts";
 import type { MemberView } from "../../src/server/types.ts";
 
 function member(name: string, tags: Record<string, string>, status = 1): MemberView {
