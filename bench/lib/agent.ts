@@ -260,6 +260,18 @@ export function nodeKvSpec(port: number, durable: boolean, dataDir: string): Ser
   };
 }
 
+/** The fan-out floor: a raw node:net KV that writes one prebuilt reply to every parked socket. */
+export function fanoutFloorSpec(port: number): ServerSpec {
+  return {
+    name: "fan-out floor",
+    command: process.execPath,
+    args: [path.join(repoRoot, "bench/lib/fanout-floor.mjs"), String(port)],
+    endpoint: { host: LOOPBACK, port },
+    readiness: "http",
+    env: {},
+  };
+}
+
 /** cairn from this tree, or CAIRN_BENCH_CMD with {port} and {dataDir} placeholders. */
 export function cairnSpec(port: number, dataDir: string): ServerSpec {
   const override = process.env.CAIRN_BENCH_CMD;

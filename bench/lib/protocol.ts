@@ -95,6 +95,8 @@ export interface FiredMsg {
   /** woken with status 200 and an index greater than the parked one */
   readonly ok: number;
   readonly timedOut: boolean;
+  /** CPU (user + system) the watcher client itself spent from the PUT until the last answer. */
+  readonly clientCpuMs: number;
 }
 export interface ReleasedMsg {
   readonly type: "released";

@@ -140,6 +140,7 @@ async function onFire(value: string): Promise<void> {
   wakes = [];
   stage = "firing";
   tPut = monoMs();
+  const cpu0 = process.cpuUsage();
   const allWoken = new Promise<boolean>((resolve) => {
     const t = setTimeout(() => resolve(false), spec.wakeTimeoutMs);
     onWake = () => {
@@ -154,6 +155,7 @@ async function onFire(value: string): Promise<void> {
   if (put.status !== 200) throw new Error(`PUT ${keyOf(0)}: status ${put.status}`);
   const complete = await allWoken;
   const tEnd = monoMs();
+  const cpu = process.cpuUsage(cpu0);
   onWake = null;
   stage = "idle";
   const lat = wakes.map((w) => w.atMs).sort((a, b) => a - b);
@@ -168,6 +170,7 @@ async function onFire(value: string): Promise<void> {
     woken: wakes.length,
     ok: wakes.filter((w) => w.ok).length,
     timedOut: !complete,
+    clientCpuMs: (cpu.user + cpu.system) / 1000,
   };
   ch.send(m);
 }
