@@ -15,36 +15,24 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { writeFileSync } from "node:fs";
-import path from "node:path";
-import { freePort, removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
-import { agreedLeader, httpGet, type RaftNode } from "./raft_helpers.ts";
+import { agreedLeader, httpGet, ServerProcs, type ServerNode } from "./raft_helpers.ts";
 import { waitFor } from "./watch_helpers.ts";
 import { contend, LockHistory, lockRead, overlappingHolds } from "./lock_history.ts";
 import { checkHistory } from "../sim/linearizability.ts";
 import { lockModel } from "../sim/lock_model.ts";
 
-const CONFIG = `performance { raft_multiplier = 1 }
-gossip_lan { probe_interval = "200ms" probe_timeout = "100ms" gossip_interval = "100ms" suspicion_mult = 3 }
-autopilot { cleanup_dead_servers = false }
-`;
+/** Dead servers stay in the configuration: the test counts on three voters after the kill. */
+const CONFIG = "autopilot { cleanup_dead_servers = false }\n";
 const KEYS = ["rlock/a", "rlock/b"];
 const PER_KEY = 3;
 /** Per-request bound: a write through a follower may wait for a new leader. */
 const REQ_TIMEOUT_MS = 4000;
 
-interface Node extends RaftNode {
-  readonly dataDir: string;
-  readonly httpPort: number;
-  readonly serfPort: number;
-  readonly serverPort: number;
-  proc: AgentProc | undefined;
-}
+type Node = ServerNode;
 
 const t = suite("raft lock linearizability e2e");
-let dir = "";
-let cfgFile = "";
-const nodes: Node[] = [];
+let set: ServerProcs;
+let nodes: Node[] = [];
 
 /** A small seeded PRNG (mulberry32) so hold times are reproducible per seed. */
 function prng(seed: number): () => number {
@@ -58,46 +46,18 @@ function prng(seed: number): () => number {
   };
 }
 
-async function start(n: Node): Promise<void> {
-  const join = nodes.flatMap((x) => ["-retry-join", `127.0.0.1:${x.serfPort}`]);
-  n.proc = await startAgent({
-    args: ["-server", "-bootstrap-expect", "3", "-data-dir", n.dataDir, "-node", n.name, "-config-file", cfgFile, "-retry-interval", "1s", ...join],
-    httpPort: n.httpPort,
-    serfLanPort: n.serfPort,
-    serverPort: n.serverPort,
-    readyWithoutLeader: true,
-    readyTimeoutMs: 30_000,
-  });
-}
-
 t.before(async () => {
-  dir = tempDir("cairn-raft-lock-");
-  cfgFile = path.join(dir, "perf.hcl");
-  writeFileSync(cfgFile, CONFIG);
-  for (let i = 1; i <= 3; i++) {
-    const httpPort = await freePort();
-    const serverPort = await freePort();
-    nodes.push({
-      name: `s${i}`,
-      base: `http://127.0.0.1:${httpPort}`,
-      rpcAddr: `127.0.0.1:${serverPort}`,
-      dataDir: path.join(dir, `s${i}`),
-      httpPort,
-      serfPort: await freePort(),
-      serverPort,
-      proc: undefined,
-    });
-  }
+  set = await ServerProcs.create({ prefix: "cairn-raft-lock-", size: 3, config: CONFIG, readyTimeoutMs: 30_000 });
+  nodes = set.nodes;
 });
 
 t.after(async () => {
-  await Promise.all(nodes.map((n) => n.proc?.stop("SIGKILL", 2000)));
-  removeDir(dir);
+  await set.destroy();
 });
 
 t("SIGKILL of the leader during lock traffic: the history is linearizable and no two holders overlap", async () => {
   const t0 = Date.now();
-  await Promise.all(nodes.map((n) => start(n)));
+  await Promise.all(nodes.map((n) => set.start(n)));
   const leader = await agreedLeader(nodes, nodes, 20_000);
   // Sessions name a node: wait until the leader has registered all three in the catalog.
   await waitFor(
