@@ -14,7 +14,7 @@ import type { DnsConfig } from "../agent/config/types.ts";
 import type { Answer, Built } from "./types.ts";
 import { encodeRr, type Rr } from "./records.ts";
 import {
-  DNS_MAX_UDP_ANSWER_LIMIT, DNS_MAX_UDP_PAYLOAD, DNS_TCP_MAX_ANSWERS, DNS_TCP_MAX_RESPONSE, DNS_TCP_MAX_SRV_ANSWERS,
+  DNS_MAX_UDP_ANSWER_LIMIT, DNS_MAX_UDP_PAYLOAD, DNS_ORDER_POOL_MIN_ENTRIES, DNS_ORDER_POOL_SIZE, DNS_TCP_MAX_ANSWERS, DNS_TCP_MAX_RESPONSE, DNS_TCP_MAX_SRV_ANSWERS,
 } from "../shared/limits.ts";
 import {
   FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LEN, OPT_BASE_LEN, T_OPT, nameToWire, questionSuffixes,
@@ -139,6 +139,8 @@ export function prepare(b: Built, qname: string, qtype: number, qclass: number, 
     bytes += lens[i]! + 64;
   }
   for (const s of groupSecs) bytes += s.len + 64;
+  // dns/order_pool keeps up to DNS_ORDER_POOL_SIZE assembled bodies (each under 64 KiB) for large shuffled answers.
+  if (b.shuffle && n >= DNS_ORDER_POOL_MIN_ENTRIES) bytes += DNS_ORDER_POOL_SIZE * Math.min(DNS_TCP_MAX_RESPONSE, bytes);
   const perm = new Int32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
   return {

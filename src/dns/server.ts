@@ -24,6 +24,7 @@ import {
 import { isDeno } from "../platform/runtime.ts";
 import { DnsCache, RECURSE } from "./cache.ts";
 import { assemble, bareResponse, responseFlags, select, type Selection } from "./prepared.ts";
+import { assemblePooled } from "./order_pool.ts";
 import { forward, parseRecursor, type RecursorAddr } from "./recursor.ts";
 import { UdpQueue } from "./udp_queue.ts";
 import { route, type RouteDomains } from "./route.ts";
@@ -183,6 +184,8 @@ export class DnsHandler {
     const o = tcp ? this.tcpOpts : this.udpOpts;
     o.udpSize = q.udpSize;
     o.ecsLen = q.ecs === null ? 0 : q.ecs.length;
+    const pooled = assemblePooled(p, q, o, this.config.enableTruncate, headroom);
+    if (pooled !== null) return pooled;
     const sel = select(p, o, this.sel);
     const tc = sel.truncated && this.config.enableTruncate;
     return assemble(p, q, sel, tc, Math.floor(this.nowMs() / 1000), headroom);

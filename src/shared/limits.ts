@@ -147,6 +147,12 @@ export const DNS_MAX_UDP_ANSWER_LIMIT = 8;
 export const DNS_TCP_MAX_RESPONSE = 65523;
 export const DNS_TCP_MAX_ANSWERS = 4096;
 export const DNS_TCP_MAX_SRV_ANSWERS = 1024;
+/** DNS: answers with at least this many shuffled entries are served from pre-assembled random orders (TCP, large EDNS). */
+export const DNS_ORDER_POOL_MIN_ENTRIES = 16;
+/** DNS: pre-assembled random orders kept per large answer. */
+export const DNS_ORDER_POOL_SIZE = 8;
+/** DNS: queries served from one pre-assembled order before it is re-shuffled. */
+export const DNS_ORDER_POOL_REUSE = 16;
 /** DNS: most CNAME hops followed inside our own domain (Consul's maxRecursionLevelDefault). */
 export const DNS_MAX_CNAME_DEPTH = 3;
 /** DNS: UDP queries answered per event-loop turn before yielding. */
