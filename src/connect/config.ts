@@ -172,10 +172,13 @@ export function parseCAConfigPut(body: unknown, current: CAConfig): PutCAConfigR
       "Provider State is read-only. It must be omitted or identical to the current value",
     );
   }
+  const newConfig = configRaw === null ? {} : { ...configRaw };
   const config: CAConfig = {
     Provider: providerRaw,
-    Config: configRaw === null ? {} : { ...configRaw },
-    State: current.State,
+    Config: newConfig,
+    // Consul commits the new provider's State(): the built-in one passes `test_state` through
+    // (api TestAPI_ConnectCAConfig_get_set reads it back), else the state it was given.
+    State: providerState(newConfig, stateRaw === null ? null : stringMap(stateRaw)),
     ForceWithoutCrossSigning: force,
     CreateIndex: current.CreateIndex,
     ModifyIndex: current.ModifyIndex,
@@ -197,6 +200,23 @@ export function parseCAConfigPut(body: unknown, current: CAConfig): PutCAConfigR
     rotate = providerIdentityChanged(old, settings);
   }
   return { config, settings, noop: false, rotate };
+}
+
+/**
+ * The State the built-in provider reports after Configure (Consul's ConsulProvider.State /
+ * parseTestState): a `test_state` map in Config (its string values), else a non-empty
+ * previous state, else null.
+ */
+export function providerState(config: Record<string, unknown>, previous: Record<string, string> | null): Record<string, string> | null {
+  const raw = Object.hasOwn(config, "test_state") ? config["test_state"] : undefined;
+  if (isRecord(raw)) return stringMap(raw);
+  return previous !== null && Object.keys(previous).length > 0 ? { ...previous } : null;
+}
+
+function stringMap(raw: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) if (typeof v === "string") out[k] = v;
+  return out;
 }
 
 /**

@@ -21,6 +21,7 @@ export {
   caConfigFromAgent,
   defaultCAConfig,
   parseCAConfigPut,
+  providerState,
   parseProviderSettings,
   providerIdentityChanged,
 } from "./config.ts";

@@ -28,7 +28,14 @@ import type { CADeps, CARootRecord } from "./ca.ts";
 import { generateRoot, pruneRoots, rotate, systemCADeps } from "./ca.ts";
 import { LeafCache, storeLeafSigner } from "./leaf_cache.ts";
 import type { AgentConnectCA, CAConfig } from "./config.ts";
-import { CONSUL_CA_PROVIDER, DEFAULT_INTERMEDIATE_CERT_TTL, caConfigFromAgent, parseCAConfigPut, parseProviderSettings } from "./config.ts";
+import {
+  CONSUL_CA_PROVIDER,
+  DEFAULT_INTERMEDIATE_CERT_TTL,
+  caConfigFromAgent,
+  parseCAConfigPut,
+  parseProviderSettings,
+  providerState,
+} from "./config.ts";
 import { trustDomainFor } from "./spiffe.ts";
 
 export interface CALeaderDeps {
@@ -106,7 +113,7 @@ export class CALeader {
         clusterId: seed.clusterId ?? this.deps.newClusterId().toLowerCase(),
         provider: seed.config.Provider === "" ? CONSUL_CA_PROVIDER : seed.config.Provider,
         config: seed.config.Config,
-        state: null,
+        state: providerState(seed.config.Config, null),
         forceWithoutCrossSigning: false,
       };
     } else if (!Object.hasOwn(stored.config, "IntermediateCertTTL")) {
@@ -143,7 +150,7 @@ export class CALeader {
         clusterId: stored.clusterId,
         provider: r.config.Provider,
         config: r.config.Config,
-        state: stored.state,
+        state: r.config.State,
         forceWithoutCrossSigning: r.config.ForceWithoutCrossSigning,
       };
       if (!r.rotate) {

@@ -6,6 +6,7 @@
  *   GET/PUT  /v1/connect/ca/configuration    PUT rotates when the key identity changes
  *   GET      /v1/agent/connect/ca/leaf/<s>   the agent's cached leaf; blocking on its index
  *   POST     /v1/agent/connect/authorize     intentions: default allow (no ACLs, no intentions yet)
+ *   DELETE   /v1/config/service-intentions/<n>  nothing stored, so 200 (sdk/testutil waits for it)
  *
  * Shapes and texts follow Consul's connect_ca_endpoint.go and agent_endpoint.go. The CA itself
  * (src/connect) is reached through Env.connect; without it (connect disabled) the CA endpoints
@@ -160,6 +161,26 @@ export async function agentConnectAuthorize(ctx: RequestCtx, _env: Env): Promise
   // whose intention default is allow ("Default behavior configured by ACLs").
   const res = authorize(req, { aclsEnabled: true, aclDefaultAllow: true });
   return jsonReply(JSON.stringify(res), 200, { "X-Cache": "MISS" });
+}
+
+/**
+ * DELETE /v1/config/service-intentions/<name>. cairn stores no service-intentions config
+ * entries (authorize answers from the default), so a delete finds nothing and succeeds as
+ * Consul's does for a missing entry: `{}`, or `false` with ?cas. sdk/testutil's
+ * WaitForServiceIntentions waits for exactly this 200.
+ */
+export function configServiceIntentionsDelete(ctx: RequestCtx, env: Env): Promise<Reply | undefined> {
+  checkDatacenter(ctx.query, env.agent.datacenter);
+  parseToken(ctx.query, ctx.headers);
+  const name = ctx.path.slice("/v1/config/service-intentions/".length);
+  if (name === "") throw new CairnError("not-found", "Must provide both a kind and name to delete");
+  const cas = ctx.query.get("cas");
+  if (cas !== "") {
+    const r = parseUint64(cas);
+    if (!r.ok) throw badRequest(`strconv.ParseUint: parsing ${JSON.stringify(cas)}: invalid syntax`);
+    return Promise.resolve(jsonReply("false"));
+  }
+  return Promise.resolve(jsonReply("{}"));
 }
 
 /** Go marshals maps with sorted keys; struct fields keep their order (top level here). */

@@ -79,6 +79,7 @@ import {
   agentConnectAuthorize,
   agentConnectCALeaf,
   agentConnectCARoots,
+  configServiceIntentionsDelete,
   connectCAConfiguration,
   connectCARoots,
   type ConnectHttp,
@@ -172,6 +173,7 @@ export const ROUTES: readonly Route[] = [
   { pattern: "/v1/agent/connect/ca/roots", methods: ["GET"], handler: agentConnectCARoots },
   { pattern: "/v1/agent/connect/ca/leaf/", methods: ["GET"], handler: agentConnectCALeaf },
   { pattern: "/v1/agent/connect/authorize", methods: ["POST"], handler: agentConnectAuthorize },
+  { pattern: "/v1/config/service-intentions/", methods: ["DELETE"], handler: configServiceIntentionsDelete },
   // local agent services and checks (agent_services.ts, agent_checks.ts)
   { pattern: "/v1/agent/services", methods: ["GET"], handler: agentServices },
   { pattern: "/v1/agent/service/register", methods: ["PUT"], handler: agentServiceRegister },

@@ -9,6 +9,7 @@ import {
   parseCAConfigPut,
   parseGoDurationMs,
   parseProviderSettings,
+  providerState,
 } from "../../src/connect/index.ts";
 import { CairnError } from "../../src/shared/errors.ts";
 
@@ -160,6 +161,29 @@ test("PUT: same config is a no-op; TTL change keeps the root; key change rotates
   const lower = parseCAConfigPut({ Provider: "consul", Config: { privatekeybits: 384 } }, cur);
   assert.is(lower.settings.privateKeyBits, 384);
   assert.is(lower.rotate, true);
+});
+
+test("PUT as the Go api test sends it: ns durations, empty PrivateKey, test_state passed through to State", () => {
+  const cur = defaultCAConfig();
+  const NS_PER_H = 3_600_000_000_000;
+  // api TestAPI_ConnectCAConfig_get_set: Go's json encodes time.Duration values as integer nanoseconds.
+  const body = {
+    Provider: "consul",
+    Config: { ...cur.Config, PrivateKey: "", IntermediateCertTTL: 300 * 24 * NS_PER_H, RootCertTTL: 11 * 365 * 24 * NS_PER_H, test_state: { foo: "bar" } },
+    State: null,
+  };
+  const r = parseCAConfigPut(body, cur);
+  assert.is(r.noop, false);
+  assert.is(r.rotate, false, "an empty PrivateKey keeps the key identity");
+  assert.is(r.settings.intermediateCertTTLMs, 300 * 24 * H);
+  assert.is(r.settings.rootCertTTLMs, 11 * 365 * 24 * H);
+  assert.equal(r.config.State, { foo: "bar" });
+  // Without test_state the provider reports no state, unless it was handed one.
+  assert.is(parseCAConfigPut({ Provider: "consul", Config: { LeafCertTTL: "24h" } }, cur).config.State, null);
+  const withState = { ...cur, State: { foo: "bar" } };
+  const kept = parseCAConfigPut({ Provider: "consul", Config: { LeafCertTTL: "24h" }, State: { foo: "bar" } }, withState);
+  assert.equal(kept.config.State, { foo: "bar" });
+  assert.equal(providerState({ test_state: { a: "1", n: 2 } }, null), { a: "1" }, "only string values, like Consul");
 });
 
 test("PUT: bad values are 400 with Consul's 'error configuring provider' prefix", () => {

@@ -130,6 +130,70 @@ test("the harness gets through set-up against `consul agent -config-file`", asyn
     const checks = (await (await fetch(`${base}/v1/health/node/${config.node_name}`)).json()) as Array<{ CheckID: string; Status: string }>;
     assert.ok(checks.some((c) => c.CheckID === "serfHealth" && c.Status === "passing"), JSON.stringify(checks));
 
+    // WaitForSerfCheck: the first node of /v1/catalog/nodes?index=0 has a serfHealth check.
+    const nodes = (await (await fetch(`${base}/v1/catalog/nodes?index=0`)).json()) as Array<{ Node: string }>;
+    assert.ok(nodes.length >= 1);
+    const first = (await (await fetch(`${base}/v1/health/node/${nodes[0]?.Node ?? ""}`)).json()) as Array<{ CheckID: string }>;
+    assert.ok(first.some((c) => c.CheckID === "serfHealth"), JSON.stringify(first));
+
+    // WaitForServiceIntentions: deleting a service-intentions entry that does not exist is a 200.
+    const del = await fetch(`${base}/v1/config/service-intentions/Sa4ohw5raith4si0Ohwuqu3lowiethoh`, { method: "DELETE" });
+    assert.is(del.status, 200, await del.text());
+
+    // api TestAPI_ConnectCARoots_list: index > 0, one root, the fixed trust domain.
+    const rootsRes = await fetch(`${base}/v1/connect/ca/roots`);
+    const rootList = (await rootsRes.json()) as { TrustDomain: string; Roots: unknown[] };
+    assert.ok(Number(rootsRes.headers.get("x-consul-index")) > 0);
+    assert.is(rootList.Roots.length, 1);
+    assert.is(rootList.TrustDomain, "11111111-2222-3333-4444-555555555555.consul");
+
+    // api TestAPI_ConnectCAConfig_get_set: the defaults, then a PUT of what was read with
+    // Go-encoded (nanosecond) durations, an empty PrivateKey and test_state, read back as State.
+    const NS_PER_H = 3_600_000_000_000;
+    const caCfg = (await (await fetch(`${base}/v1/connect/ca/configuration`)).json()) as {
+      Provider: string;
+      Config: Record<string, unknown>;
+      State: Record<string, string> | null;
+    };
+    assert.is(caCfg.Provider, "consul");
+    assert.equal(caCfg.Config, { IntermediateCertTTL: "8760h", LeafCertTTL: "72h", RootCertTTL: "87600h" });
+    caCfg.Config["PrivateKey"] = "";
+    caCfg.Config["IntermediateCertTTL"] = 300 * 24 * NS_PER_H;
+    caCfg.Config["RootCertTTL"] = 11 * 365 * 24 * NS_PER_H;
+    caCfg.Config["test_state"] = { foo: "bar" };
+    const setCfg = await fetch(`${base}/v1/connect/ca/configuration`, { method: "PUT", body: JSON.stringify(caCfg) });
+    assert.is(setCfg.status, 200, await setCfg.text());
+    const updated = (await (await fetch(`${base}/v1/connect/ca/configuration`)).json()) as typeof caCfg;
+    assert.is(updated.Config["IntermediateCertTTL"], 300 * 24 * NS_PER_H);
+    assert.is(updated.State?.["foo"], "bar");
+    const afterRoots = (await (await fetch(`${base}/v1/connect/ca/roots`)).json()) as { Roots: unknown[] };
+    assert.is(afterRoots.Roots.length, 1, "a TTL change keeps the root");
+
+    // api TestAPI_AgentConnectCALeaf and TestAPI_AgentConnectAuthorize.
+    const regFoo = await fetch(`${base}/v1/agent/service/register`, { method: "PUT", body: JSON.stringify({ Name: "foo", Tags: ["bar", "baz"], Port: 8000 }) });
+    assert.is(regFoo.status, 200, await regFoo.text());
+    const leafRes = await fetch(`${base}/v1/agent/connect/ca/leaf/foo`);
+    const leaf = (await leafRes.json()) as Record<string, string | number>;
+    assert.ok(Number(leafRes.headers.get("x-consul-index")) > 0);
+    for (const k of ["SerialNumber", "CertPEM", "PrivateKeyPEM"]) assert.ok(leaf[k], k);
+    assert.is(leaf["Service"], "foo");
+    assert.ok(String(leaf["ServiceURI"]).endsWith("/svc/foo"));
+    assert.ok(Number(leaf["ModifyIndex"]) > 0);
+    assert.ok(Date.parse(String(leaf["ValidAfter"])) < Date.now() && Date.parse(String(leaf["ValidBefore"])) > Date.now());
+    const auth = await fetch(`${base}/v1/agent/connect/authorize`, {
+      method: "POST",
+      body: JSON.stringify({ Target: "foo", ClientCertSerial: "fake", ClientCertURI: "spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/web" }),
+    });
+    assert.equal(await auth.json(), { Authorized: true, Reason: "Default behavior configured by ACLs" });
+
+    // api TestAPI_AgentReload: the extra config file, empty at start, gains a service.
+    writeFileSync(path.join(dir, "reload.json"), `{"service":{"name":"redis","port":1234,"Meta":{"some":"meta"}}}`);
+    const reload = await fetch(`${base}/v1/agent/reload`, { method: "PUT" });
+    assert.is(reload.status, 200, await reload.text());
+    const agentSvcs = (await (await fetch(`${base}/v1/agent/services`)).json()) as Record<string, { Port: number; Meta: Record<string, string> }>;
+    assert.is(agentSvcs["redis"]?.Port, 1234, JSON.stringify(agentSvcs));
+    assert.equal(agentSvcs["redis"]?.Meta, { some: "meta" });
+
     // A few KV and catalog calls, as the api tests make.
     const put = await fetch(`${base}/v1/kv/harness/key`, { method: "PUT", body: "value" });
     assert.is(await put.text(), "true");
@@ -140,9 +204,9 @@ test("the harness gets through set-up against `consul agent -config-file`", asyn
       body: JSON.stringify({ Node: "foobar", Address: "192.0.2.10", Service: { Service: "redis", Port: 6379, Tags: ["primary"] } }),
     });
     assert.is(await reg.text(), "true");
-    const svc = (await (await fetch(`${base}/v1/catalog/service/redis`)).json()) as Array<{ ServicePort: number; ServiceTags: string[] }>;
-    assert.is(svc.length, 1);
-    assert.is(svc[0]?.ServicePort, 6379);
+    const svc = (await (await fetch(`${base}/v1/catalog/service/redis`)).json()) as Array<{ Node: string; ServicePort: number; ServiceTags: string[] }>;
+    assert.is(svc.length, 2, "the reloaded agent service and the catalog one");
+    assert.is(svc.find((x) => x.Node === "foobar")?.ServicePort, 6379);
     const self = (await (await fetch(`${base}/v1/agent/self`)).json()) as { Config: { NodeName: string; Server: boolean } };
     assert.is(self.Config.NodeName, config.node_name);
     assert.is(self.Config.Server, true);
