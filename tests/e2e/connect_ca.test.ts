@@ -1,12 +1,14 @@
 // End to end: a durable server agent with connect enabled (cluster_id from a -config-file)
 // keeps its CA roots across a restart (same ActiveRootID), and `connect ca get-config` /
-// `set-config` talk to it.
+// `set-config` talk to it. Three Raft servers serve the same roots (the leader's root goes
+// through the log), and a rotation asked of a follower reaches all of them.
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ROOT, cairnCommand, freePort, removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";
+import { agreedLeader, ServerProcs } from "./raft_helpers.ts";
 
 const CLUSTER_ID = "11111111-2222-3333-4444-555555555555";
 
@@ -93,6 +95,53 @@ test("roots survive a restart; connect ca get-config/set-config", async () => {
   } finally {
     if (a !== undefined) await a.stop("SIGKILL");
     removeDir(dir);
+  }
+});
+
+test("three servers serve the same roots; a rotation through a follower reaches every server", async () => {
+  const set = await ServerProcs.create({
+    prefix: "cairn-e2e-connect-raft-",
+    size: 3,
+    config: `connect {\n  enabled = true\n  ca_config { cluster_id = "${CLUSTER_ID}" }\n}\n`,
+  });
+  const sameRoots = async (want: (r: Roots) => boolean): Promise<Roots[]> => {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const all = await Promise.all(
+        set.nodes.map(async (n) => {
+          try {
+            const r = await fetch(`${n.base}/v1/connect/ca/roots?stale`);
+            return r.status === 200 ? ((await r.json()) as Roots) : undefined;
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+      const ok = all.every((r) => r !== undefined && want(r) && r.ActiveRootID === all[0]?.ActiveRootID);
+      if (ok) return all as Roots[];
+      if (Date.now() > deadline) {
+        assert.unreachable(`servers did not agree on the roots: ${JSON.stringify(all.map((r) => r?.ActiveRootID))}`);
+      }
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  };
+  try {
+    await Promise.all(set.nodes.map((n) => set.start(n)));
+    const leader = await agreedLeader(set.nodes, set.nodes, 15_000);
+    const first = await sameRoots((r) => r.ActiveRootID !== "" && r.Roots.length === 1);
+    assert.is(first[0]?.TrustDomain, `${CLUSTER_ID}.consul`);
+    const follower = set.nodes.find((n) => n.name !== leader.name);
+    assert.ok(follower !== undefined);
+    const put = await fetch(`${follower.base}/v1/connect/ca/configuration`, {
+      method: "PUT",
+      body: JSON.stringify({ Provider: "consul", Config: { PrivateKeyType: "ec", PrivateKeyBits: 384 } }),
+    });
+    assert.is(put.status, 200, await put.text());
+    const rotated = await sameRoots((r) => r.Roots.length === 2 && r.ActiveRootID !== first[0]?.ActiveRootID);
+    const active = rotated[0]?.Roots.find((r) => r.Active);
+    assert.is(active?.ID, rotated[0]?.ActiveRootID);
+  } finally {
+    await set.destroy();
   }
 });
 
