@@ -9,6 +9,8 @@
 
 import { isIP } from "node:net";
 import { CONSUL_API_VERSION } from "../../shared/version.ts";
+import { CairnError } from "../../shared/errors.ts";
+import { caConfigFromAgent } from "../../connect/index.ts";
 import { parseGoDuration } from "./duration.ts";
 import { type ConfigTree, type ConfigValue, isTree } from "./tree.ts";
 import type { GossipConfig, LogLevel, RuntimeConfig } from "./types.ts";
@@ -380,6 +382,16 @@ export function buildRuntimeConfig(input: BuildInput, deps: BuildDeps): BuildRes
   if (!server && r.bool("auto_encrypt.allow_tls")) errors.push("auto_encrypt.allow_tls can only be used on a server.");
   const caProvider = r.str("connect.ca_provider");
   if (!["", "consul", "vault", "aws-pca"].includes(caProvider)) errors.push(`${caProvider} is not a valid CA provider`);
+  else if (caProvider === "consul") {
+    // Consul's builder checks an explicit "consul" provider's ca_config (ParseConsulCAConfig);
+    // without ca_provider the CA reports bad values when it starts.
+    try {
+      caConfigFromAgent({ ca_provider: caProvider, ca_config: r.sub("connect.ca_config") });
+    } catch (e) {
+      if (!(e instanceof CairnError)) throw e;
+      errors.push(e.message);
+    }
+  }
 
   const leaveOnTerminate = r.has("leave_on_terminate") ? r.bool("leave_on_terminate") : !server;
   const skipLeaveOnInterrupt = r.has("skip_leave_on_interrupt") ? r.bool("skip_leave_on_interrupt") : server;
