@@ -57,6 +57,7 @@ export async function startLanPool(opts: AgentOptions, deps: LanDeps): Promise<L
       // A server applies its own coordinate; a client agent forwards it (server = ClientBackend).
       ...(opts.server || client !== undefined ? { writeCoordinate: (cmd: Command) => server.apply(cmd) } : {}),
       log: deps.logger.named("agent"),
+      onRetryExhausted: () => opts.requestShutdown?.(1),
       ...(cluster === undefined ? {} : { onMembers: (ms: readonly MemberView[]) => cluster.onMembers(ms) }),
       ...(client === undefined ? {} : { onMembers: (ms: readonly MemberView[]) => client.onMembers(ms) }), // client agent
     },

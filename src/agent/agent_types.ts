@@ -78,8 +78,11 @@ export interface AgentOptions {
   /** Keep the gossip keyring in memory only (Consul disable_keyring_file); else <data_dir>/serf/local.keyring. */
   readonly disableKeyringFile?: boolean;
   readonly gossipLan?: GossipConfig;
-  /** Asked to stop the whole agent (PUT /v1/agent/leave after the leave); lifecycle exits. */
-  readonly requestShutdown?: () => void;
+  /**
+   * Asked to stop the whole agent; lifecycle exits with `exitCode` (default 0): PUT
+   * /v1/agent/leave after the leave (0), retry_max / retry_max_wan join attempts exhausted (1).
+   */
+  readonly requestShutdown?: (exitCode?: number) => void;
   // ---- end LAN gossip (options)
   // ---- WAN gossip (options); a server runs the pool when serfWanPort is set and not -1
   readonly serfWanPort?: number;

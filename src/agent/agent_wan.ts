@@ -49,7 +49,7 @@ export async function startWanPool(opts: AgentOptions, deps: WanDeps): Promise<W
       reconnectTimeoutMs: opts.reconnectTimeoutWanMs,
       tuning: opts.gossipWan,
     },
-    { log: deps.logger.named("agent") },
+    { log: deps.logger.named("agent"), onRetryExhausted: () => opts.requestShutdown?.(1) },
   );
   const lan = deps.lan;
   if (lan !== undefined) wanPool.startFlood(() => lan.members());

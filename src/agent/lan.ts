@@ -85,6 +85,8 @@ export interface LanDeps {
   readonly log: LanLog;
   /** Called with the whole member list after every membership change (a Raft cluster's address book and bootstrap). */
   readonly onMembers?: (members: readonly MemberView[]) => void;
+  /** retry_max attempts of -retry-join all failed (Consul then stops the agent with exit code 1). */
+  readonly onRetryExhausted?: () => void;
 }
 
 /** Consul's serf tags for this agent (agent/consul/server.go setupSerf, client.go). */
@@ -336,6 +338,7 @@ export async function startLan(opts: LanOptions, deps: LanDeps): Promise<LanPool
           const msg = err instanceof Error ? err.message : String(err);
           if (opts.retryMax > 0 && attempt >= opts.retryMax) {
             log("error", `agent: max join retry exhausted, exiting: ${msg}`);
+            deps.onRetryExhausted?.();
             return;
           }
           log("warn", `agent: Join cluster failed, will retry: retry_interval=${opts.retryIntervalMs}ms error=${msg}`);

@@ -209,8 +209,8 @@ export async function runAgent(cfg: RuntimeConfig, reloadLoad?: ReloadLoad): Pro
   const log = logger.named("agent");
   for (const w of cfg.warnings) log("warn", w);
   // LAN gossip: PUT /v1/agent/leave asks the process to stop after its leave.
-  let requestStop: (() => void) | undefined;
-  let opts = { ...agentOptions(cfg), monitor, reloadLoad, requestShutdown: () => requestStop?.() };
+  let requestStop: ((exitCode: number) => void) | undefined;
+  let opts = { ...agentOptions(cfg), monitor, reloadLoad, requestShutdown: (exitCode = 0) => requestStop?.(exitCode) };
   let agent: RunningAgent;
   try {
     opts = { ...opts, nodeId: resolveNodeId(opts) };
@@ -251,14 +251,14 @@ export async function runAgent(cfg: RuntimeConfig, reloadLoad?: ReloadLoad): Pro
 
   return await new Promise<number>((resolve) => {
     let signals = 0;
-    const onSignal = (name: string, leave = false): void => {
+    const onSignal = (name: string, leave = false, exitCode = 0): void => {
       signals++;
       if (signals > 1) {
         log("warn", `Caught second signal ${name}. Exiting immediately`);
         resolve(1);
         return;
       }
-      log("info", name === "leave" ? "Left the LAN pool (PUT /v1/agent/leave)" : `Caught signal: ${name}`);
+      log("info", name === "leave" ? "Left the LAN pool (PUT /v1/agent/leave)" : name === "join-failed" ? "Failed to join the cluster: retry attempts exhausted" : `Caught signal: ${name}`);
       log("info", "Gracefully shutting down agent...");
       const force = setTimeout(() => {
         log("error", "graceful shutdown timed out; exiting");
@@ -273,7 +273,7 @@ export async function runAgent(cfg: RuntimeConfig, reloadLoad?: ReloadLoad): Pro
           clearTimeout(force);
           if (cfg.pidFile) rmSync(cfg.pidFile, { force: true });
           log("info", "Graceful shutdown complete");
-          resolve(0);
+          resolve(exitCode);
         },
         (e: unknown) => {
           clearTimeout(force);
@@ -284,9 +284,10 @@ export async function runAgent(cfg: RuntimeConfig, reloadLoad?: ReloadLoad): Pro
     };
     process.on("SIGINT", () => onSignal("interrupt", leavesOnSignal(cfg, "interrupt")));
     process.on("SIGTERM", () => onSignal("terminated", leavesOnSignal(cfg, "terminated")));
-    // LAN gossip: after PUT /v1/agent/leave the agent has left; stop as on a signal.
-    requestStop = () => {
-      if (signals === 0) onSignal("leave");
+    // LAN gossip: after PUT /v1/agent/leave the agent has left; stop as on a signal. When
+    // retry_max join attempts are exhausted, stop without leaving and exit 1 (Consul's retryJoinCh).
+    requestStop = (exitCode) => {
+      if (signals === 0) onSignal(exitCode === 0 ? "leave" : "join-failed", false, exitCode);
     };
     // ---- reload: SIGHUP re-reads the config (errors are logged; the running config stays)
     const onHup = (): void => {

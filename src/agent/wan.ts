@@ -69,6 +69,8 @@ export interface WanOptions {
 
 export interface WanDeps {
   readonly log: LanLog;
+  /** retry_max_wan attempts of -retry-join-wan all failed (Consul then stops the agent with exit code 1). */
+  readonly onRetryExhausted?: () => void;
 }
 
 /** One datacenter of /v1/coordinate/datacenters (Consul structs.DatacenterMap, area "WAN"). */
@@ -342,6 +344,7 @@ export async function startWan(opts: WanOptions, deps: WanDeps): Promise<WanPool
           const msg = err instanceof Error ? err.message : String(err);
           if (opts.retryMax > 0 && attempt >= opts.retryMax) {
             log("error", `agent: max join -wan retry exhausted, exiting: ${msg}`);
+            deps.onRetryExhausted?.();
             return;
           }
           log("warn", `agent: (WAN) couldn't join: retry_interval=${opts.retryIntervalMs}ms error=${msg}`);
