@@ -4,13 +4,15 @@
  * storm from one client cannot starve others. Overload sheds the OLDEST work (its
  * client has likely retried or given up, Consul #1535): a full source queue drops its
  * head, a full total drops the head of the longest queue, and queries older than a
- * maximum age are dropped unanswered when their turn comes.
+ * maximum age are dropped unanswered when their turn comes. A source's queue outlives its
+ * idle moments (no allocation per packet at steady load); idle queues are swept when
+ * DNS_UDP_MAX_SOURCES are tracked.
  *
  * Must never: grow past its named limits, or read the clock itself (time comes in).
  */
 
 import {
-  DNS_UDP_MAX_QUEUE_AGE_MS, DNS_UDP_QUEUE_PER_SOURCE, DNS_UDP_QUEUE_TOTAL,
+  DNS_UDP_MAX_QUEUE_AGE_MS, DNS_UDP_MAX_SOURCES, DNS_UDP_QUEUE_PER_SOURCE, DNS_UDP_QUEUE_TOTAL,
 } from "../shared/limits.ts";
 
 export interface QueuedQuery {
@@ -24,6 +26,8 @@ class SourceQueue {
   readonly key: string;
   items: QueuedQuery[] = [];
   head = 0;
+  /** In the round-robin ring (has work). An idle queue stays in `sources` for reuse. */
+  queued = false;
   constructor(key: string) {
     this.key = key;
   }
@@ -38,7 +42,7 @@ class SourceQueue {
     const q = this.items[this.head]!;
     this.head++;
     if (this.head === this.items.length) {
-      this.items = [];
+      this.items.length = 0; // keep the array: the next burst from this source reuses it
       this.head = 0;
     } else if (this.head >= 64 && this.head * 2 >= this.items.length) {
       this.items = this.items.slice(this.head);
@@ -82,15 +86,25 @@ export class UdpQueue {
     return this.total;
   }
 
-  get sourceCount(): number {
+  /** Source queues kept, idle ones included (bounded by DNS_UDP_MAX_SOURCES). */
+  get trackedSources(): number {
     return this.sources.size;
+  }
+
+  /** Sources with queued work. */
+  get sourceCount(): number {
+    return this.ring.length;
   }
 
   push(q: QueuedQuery): void {
     let sq = this.sources.get(q.address);
     if (sq === undefined) {
+      if (this.sources.size >= DNS_UDP_MAX_SOURCES) this.sweepIdle();
       sq = new SourceQueue(q.address);
       this.sources.set(q.address, sq);
+    }
+    if (!sq.queued) {
+      sq.queued = true;
       this.ring.push(sq);
     }
     if (sq.length >= this.limits.perSource) {
@@ -118,9 +132,9 @@ export class UdpQueue {
       const sq = this.ring[this.next]!;
       const q = sq.shift();
       if (q === undefined || sq.length === 0) {
-        // drop the empty source from the ring (keep the turn position)
+        // drop the empty source from the ring (keep the turn position); its queue stays for reuse
         this.ring.splice(this.next, 1);
-        this.sources.delete(sq.key);
+        sq.queued = false;
       } else {
         this.next++;
       }
@@ -133,6 +147,11 @@ export class UdpQueue {
       return q;
     }
     return undefined;
+  }
+
+  /** Forget every source without queued work (bounds `sources`). */
+  private sweepIdle(): void {
+    for (const [key, sq] of this.sources) if (!sq.queued) this.sources.delete(key);
   }
 
   clear(): void {

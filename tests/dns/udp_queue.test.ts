@@ -4,6 +4,7 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { DNS_UDP_MAX_SOURCES } from "../../src/shared/limits.ts";
 import { UdpQueue } from "../../src/dns/index.ts";
 
 const msg = Buffer.alloc(1);
@@ -40,6 +41,21 @@ test("a full queue drops the oldest of the longest source; stale work is dropped
   q.push({ msg, address: "a", port: 1, at: 0 });
   assert.is(q.take(1000), undefined, "older than maxAge: dropped");
   assert.is(q.stats.droppedStale, 1);
+});
+
+test("idle source queues are reused, and the sources kept stay within DNS_UDP_MAX_SOURCES", () => {
+  const q = new UdpQueue();
+  for (let round = 0; round < 3; round++) {
+    q.push({ msg, address: "steady", port: round, at: 0 });
+    assert.is(q.take(0)!.port, round);
+  }
+  assert.is(q.trackedSources, 1, "one queue for the steady source across its idle moments");
+  assert.is(q.sourceCount, 0);
+  for (let i = 0; i < DNS_UDP_MAX_SOURCES + 1000; i++) {
+    q.push({ msg, address: `s${i}`, port: i, at: 0 });
+    assert.is(q.take(0)!.port, i);
+  }
+  assert.ok(q.trackedSources <= DNS_UDP_MAX_SOURCES, `${q.trackedSources} sources kept`);
 });
 
 test.run();
