@@ -931,8 +931,27 @@ export class RaftCore {
    */
   private send(m: Message): void {
     assert(m.from === this.id && m.to !== this.id, "raft: bad message addressing");
-    if (this.sendsAtOnce(m)) this.msgs.push(m);
-    else this.msgsAfterPersist.push(m);
+    if (this.sendsAtOnce(m)) {
+      this.msgs.push(m);
+      return;
+    }
+    if (m.type === "append-resp" && m.success) this.dropSupersededAck(m.to, m.term, m.index);
+    this.msgsAfterPersist.push(m);
+  }
+
+  /**
+   * A success ack up to `index` makes an earlier success ack of the same term to
+   * the same leader, still waiting in this Ready, redundant: drop it (the leader
+   * learns the higher match either way). Only the latest message to that peer is looked at.
+   */
+  private dropSupersededAck(to: NodeId, term: number, index: number): void {
+    const q = this.msgsAfterPersist;
+    for (let i = q.length - 1; i >= 0; i--) {
+      const p = q[i]!;
+      if (p.to !== to) continue;
+      if (p.type === "append-resp" && p.success && p.term === term && p.index <= index) q.splice(i, 1);
+      return;
+    }
   }
 
   private sendsAtOnce(m: Message): boolean {

@@ -43,6 +43,8 @@ import type { ApplyResult, Command } from "../state/types.ts";
 import type { LogEntry, LogStore, Recovered } from "../wal/types.ts";
 import { CairnError, assert } from "../shared/errors.ts";
 import { isRpcError } from "../rpc/index.ts";
+import { isDeno } from "../platform/runtime.ts";
+import { setImmediate } from "node:timers";
 import { MAX_PENDING_WRITES, RAFT_FORWARD_RETRY_MS, RAFT_MAX_INFLIGHT_READIES, RAFT_LEADER_WAIT_ELECTIONS, RAFT_MAX_PENDING_READS, RAFT_SILENT_PEER_ELECTIONS, RPC_RAFT_BATCH_BYTES } from "../shared/limits.ts";
 import { RaftCore } from "./core.ts";
 import { defaultRaftConfig } from "./timing.ts";
@@ -104,7 +106,19 @@ export interface RaftServerDeps {
   readonly onLeadership?: (leader: boolean) => void;
   /** A broken invariant inside the driver (default: rethrown to crash the process). */
   readonly onFatal?: (e: unknown) => void;
+  /**
+   * Run fn once the current batch of I/O events has been handled (default: setImmediate
+   * on Node; a microtask on Deno, which runs setImmediate rarely while sockets are busy).
+   * The Ready loop runs there, so the proposals, messages and fsync completions of one
+   * event-loop turn share one Ready.
+   */
+  readonly defer?: (fn: () => void) => void;
 }
+
+const defaultDefer = (fn: () => void): void => {
+  if (isDeno) queueMicrotask(fn);
+  else setImmediate(fn);
+};
 
 /** setTimeout-based schedule for deps. */
 export function timerSchedule(ms: number, fn: () => void): () => void {
@@ -166,6 +180,7 @@ export class RaftServer implements Backend {
   private held: Ready | undefined;
   private turning = false;
   private turnAgain = false;
+  private turnScheduled = false;
   private idleWaiters: Array<() => void> = [];
   private cancelTick: (() => void) | undefined;
   private startedAt = 0;
@@ -647,10 +662,23 @@ export class RaftServer implements Backend {
 
   // ---------------------------------------------------------------- the Ready loop
 
+  /** Ask for a turn of the Ready loop after the current I/O events (one Ready for all of them). */
   private pump(): void {
     if (this.state !== "running") return;
-    this.turn();
+    this.scheduleTurn();
   }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    (this.deps.defer ?? defaultDefer)(this.deferredTurn);
+  }
+
+  private readonly deferredTurn = (): void => {
+    this.turnScheduled = false;
+    if (this.state === "closed") return;
+    this.turn();
+  };
 
   /**
    * Complete what is durable, take what the core has ready (within the bound),
@@ -734,22 +762,30 @@ export class RaftServer implements Backend {
     settled.then(
       () => {
         f.done = true;
-        this.turn();
+        this.scheduleTurn();
       },
       (e: unknown) => this.fatal(e),
     );
   }
 
-  /** Step 4 of the Ready contract for every Ready at the head of the queue whose writes are durable. */
+  /**
+   * Step 4 of the Ready contract for every Ready at the head of the queue whose
+   * writes are durable; their messages leave together (one batch per peer).
+   */
   private completeDurable(): void {
     for (;;) {
+      let out: Message[] | undefined;
       while (this.inflight.length > 0 && this.inflight[0]!.done) {
         const { rd } = this.inflight.shift()!;
         if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot);
-        this.send(rd.messagesAfterPersist);
+        if (rd.messagesAfterPersist.length > 0) {
+          if (out === undefined) out = [...rd.messagesAfterPersist];
+          else for (const m of rd.messagesAfterPersist) out.push(m);
+        }
         this.core.persisted(rd);
         this.releaseApplied();
       }
+      if (out !== undefined) this.send(out);
       if (this.inflight.length > 0 || this.held === undefined) return;
       const rd = this.held;
       this.held = undefined;
