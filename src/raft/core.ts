@@ -730,6 +730,8 @@ export class RaftCore {
       while (this.sendAppend(m.from, false)) {
         // keep the pipeline full
       }
+      // Its pipeline drained without telling it the latest commit (see flush): tell it now.
+      if (this.role === "leader" && pr.inflights.count === 0 && pr.sentCommit < this.log.committed) this.sendAppend(m.from, true);
     }
     if (this.role !== "leader") return;
     if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
@@ -841,9 +843,12 @@ export class RaftCore {
       const always = this.commitBcastPending;
       this.bcastPending = false;
       this.commitBcastPending = false;
-      for (const id of this.progress.keys()) {
+      for (const [id, pr] of this.progress) {
         if (id === this.id) continue;
-        let first = always;
+        // A commit-only (empty) append goes to a follower only when nothing is in flight to
+        // it: an ack still to come brings the next chance (handleAppendResponse), and
+        // under load the commit rides on the next append with entries. Heartbeats carry it too.
+        let first = always && pr.sentCommit < this.log.committed && !(pr.state === "replicate" && pr.inflights.count > 0);
         while (this.sendAppend(id, first)) {
           first = false;
           // fill the window
@@ -874,6 +879,7 @@ export class RaftCore {
     const m: AppendMessage = { type: "append", from: this.id, to, term: this.term, prevIndex, prevTerm, entries: ents, commit: this.log.committed };
     this.send(m);
     pr.sentEntries(prevIndex + ents.length, ents.length);
+    if (m.commit > pr.sentCommit) pr.sentCommit = m.commit;
     return true;
   }
 
