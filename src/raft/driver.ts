@@ -50,7 +50,7 @@ import { RaftCore } from "./core.ts";
 import { defaultRaftConfig } from "./timing.ts";
 import { bootstrapEntries } from "./bootstrap.ts";
 import { EMPTY_MEMBERSHIP, membership } from "./membership.ts";
-import { decodeSnapshotEnvelope, encodeSnapshotEnvelope, messageBytes, parseBatch } from "./driver_wire.ts";
+import { decodeSnapshotEnvelope, encodeSnapshotEnvelope, messageBytes, parseBatch, toWire } from "./driver_wire.ts";
 import type { ConfChange, Membership, Message, NodeId, RaftConfig, RaftSnapshot, ReadState, Ready, Role, SoftState, Timing } from "./types.ts";
 
 export const METHOD_MSGS = "Raft.Msgs";
@@ -835,10 +835,11 @@ export class RaftServer implements Backend {
       if (list === undefined) byPeer.set(m.to, (list = []));
       list.push(m);
     }
+    const encoded = new Map<string, Uint8Array>();
     for (const [to, list] of byPeer) {
       const addr = this.addressOf(to);
       let ok = addr !== undefined;
-      let batch: Message[] = [];
+      let batch: unknown[] = [];
       let bytes = 0;
       const flush = (): void => {
         if (batch.length === 0) return;
@@ -849,7 +850,7 @@ export class RaftServer implements Backend {
       for (const m of list) {
         const n = messageBytes(m);
         if (batch.length > 0 && bytes + n > RPC_RAFT_BATCH_BYTES) flush();
-        batch.push(m);
+        batch.push(toWire(m, encoded));
         bytes += n;
       }
       flush();
