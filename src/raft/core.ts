@@ -3,9 +3,21 @@
  *
  * Inputs: step(message), tick(), propose(), proposeConfChange(), readIndex(),
  * transferLeadership(), compact(). Output: ready() returns a batch of effects
- * (see Ready in types.ts) which the driver carries out and acknowledges with
- * advance(). Roles are handler swaps (stepLeader/stepCandidate/stepFollower,
- * tickHeartbeat/tickElection), as in etcd-io/raft.
+ * (see Ready in types.ts). Storage writes are asynchronous (Raft thesis
+ * §10.2.1, etcd raft's async storage writes): the driver may take further
+ * Readies while earlier ones are being written, reports each Ready durable
+ * with persisted() (in order) and what it applied with applied(); advance()
+ * is both at once for a driver whose writes are synchronous. Roles are handler
+ * swaps (stepLeader/stepCandidate/stepFollower, tickHeartbeat/tickElection),
+ * as in etcd-io/raft.
+ *
+ * Durability rules kept here: the leader's own match index is its durable
+ * index, so an entry counts towards commitment on the leader only once it is
+ * durable locally; committed entries are handed out for applying only up to
+ * min(commit, durable); a message that depends on state not yet durable
+ * (votes, vote and append responses, anything sent at a term or vote still
+ * being written) goes in the Ready's messagesAfterPersist, which the driver
+ * sends only once that Ready is durable.
  *
  * Implemented: randomized election timeouts, PreVote, CheckQuorum (with
  * in-lease vote rejection), pipelined replication with per-follower flow
@@ -14,8 +26,9 @@
  * membership changes with staging non-voters, ReadIndex and leader lease.
  *
  * Must never: read a clock, draw randomness other than deps.random, do I/O,
- * send a message before the state it depends on is in a Ready for persisting,
- * or commit an entry of a previous term by counting replicas.
+ * put a message in Ready.messages (sent at once) that depends on state not yet
+ * durable, count its own non-durable entries towards commitment, or commit an
+ * entry of a previous term by counting replicas.
  */
 
 import { assert } from "../shared/errors.ts";
@@ -105,11 +118,15 @@ export class RaftCore {
   private commitBcastPending = false;
   private incoming: Incoming | undefined;
 
+  /** Messages that may leave at once, and those that wait until the Ready carrying them is durable. */
   private msgs: Message[] = [];
+  private msgsAfterPersist: Message[] = [];
   private readStates: ReadState[] = [];
+  /** Hard state last handed out in a Ready, and the last one the driver reported durable. */
   private prevHard: HardState;
+  private durableTerm: number;
+  private durableVote: NodeId;
   private prevSoft: SoftState;
-  private inReady = false;
 
   constructor(cfg: RaftConfig, deps: RaftDeps, boot: RaftBoot) {
     assert(cfg.timing.heartbeatTicks > 0, "raft: heartbeatTicks must be positive");
@@ -123,6 +140,8 @@ export class RaftCore {
     this.vote = boot.hardState.vote;
     assert(this.term >= 0, "raft: negative term");
     this.prevHard = { term: this.term, vote: this.vote, commit: this.log.committed };
+    this.durableTerm = this.term;
+    this.durableVote = this.vote;
     this.becomeFollower(this.term, "");
     // A server that took part in elections before may have acked a leader whose lease is still
     // running: it refuses votes for one election timeout after a restart. A fresh one need not.
@@ -247,56 +266,81 @@ export class RaftCore {
   // ---------------------------------------------------------------- ready / advance
 
   hasReady(): boolean {
-    if (this.inReady) return false;
     this.flush();
     return (
       this.msgs.length > 0 ||
+      this.msgsAfterPersist.length > 0 ||
       this.readStates.length > 0 ||
-      this.log.stableIndex < this.log.lastIndex() ||
+      this.log.hasUnwritten() ||
       this.log.pendingSnapshot !== undefined ||
-      this.log.applying < this.log.committed ||
+      this.log.hasNextCommitted() ||
       !this.sameHard(this.hardState(), this.prevHard) ||
       !this.sameSoft(this.softState(), this.prevSoft)
     );
   }
 
+  /**
+   * The next batch of effects. May be called again before earlier Readies are
+   * durable: each hands out only what the earlier ones did not (see Ready).
+   */
   ready(): Ready {
-    assert(!this.inReady, "raft: ready() called again before advance()");
     this.flush();
-    this.inReady = true;
-    this.log.beginReady();
     const hard = this.hardState();
     const soft = this.softState();
-    const entries = this.log.unstableEntries();
+    const snapshot = this.log.takePendingSnapshot();
+    const entries = this.log.takeUnwritten();
     const committed = this.log.nextCommitted(RAFT_MAX_APPLY_BATCH);
     const hardChanged = !this.sameHard(hard, this.prevHard);
     const rd: Ready = {
       soft: this.sameSoft(soft, this.prevSoft) ? undefined : soft,
       hardState: hardChanged ? hard : undefined,
-      snapshot: this.log.pendingSnapshot,
+      snapshot,
       entries,
       messages: this.msgs,
+      messagesAfterPersist: this.msgsAfterPersist,
       committed,
       readStates: this.readStates,
       mustSync: entries.length > 0 || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
     };
     if (committed.length > 0) this.log.markApplying(committed[committed.length - 1]!.index);
     this.msgs = [];
+    this.msgsAfterPersist = [];
     this.readStates = [];
     this.prevHard = hard;
     this.prevSoft = soft;
     return rd;
   }
 
-  advance(rd: Ready): void {
-    assert(this.inReady, "raft: advance() without ready()");
-    this.inReady = false;
-    if (rd.snapshot !== undefined) {
-      this.log.snapshotPersisted(rd.snapshot.index);
-      this.log.appliedTo(rd.snapshot.index);
+  /**
+   * The writes of `rd` (and of every Ready handed out before it) are durable,
+   * and its snapshot, if any, is installed in the state machine. Call once per
+   * Ready, in the order ready() returned them. On the leader the durable index
+   * is its own match index: this may commit entries.
+   */
+  persisted(rd: Ready): void {
+    if (rd.snapshot !== undefined) this.log.snapshotPersisted(rd.snapshot);
+    if (rd.hardState !== undefined) {
+      this.durableTerm = rd.hardState.term;
+      this.durableVote = rd.hardState.vote;
     }
-    if (rd.entries.length > 0) this.log.stableTo(rd.entries[rd.entries.length - 1]!.index);
-    if (rd.committed.length > 0) this.log.appliedTo(rd.committed[rd.committed.length - 1]!.index);
+    if (rd.entries.length > 0) {
+      const last = rd.entries[rd.entries.length - 1]!;
+      this.log.stableTo(last.index, last.term);
+    }
+    if (this.role !== "leader") return;
+    const self = this.progress.get(this.id);
+    if (self !== undefined && self.maybeUpdate(this.log.stableIndex) && this.maybeCommit()) this.commitBcastPending = true;
+  }
+
+  /** The driver applied committed entries (handed out in Readies) up to `index`. */
+  applied(index: number): void {
+    this.log.appliedTo(index);
+  }
+
+  /** For drivers whose writes are synchronous: persisted(rd) and applied(rd.committed) at once. */
+  advance(rd: Ready): void {
+    if (rd.committed.length > 0) this.applied(rd.committed[rd.committed.length - 1]!.index);
+    this.persisted(rd);
   }
 
   // ---------------------------------------------------------------- views
@@ -686,6 +730,8 @@ export class RaftCore {
       while (this.sendAppend(m.from, false)) {
         // keep the pipeline full
       }
+      // Its pipeline drained without telling it the latest commit (see flush): tell it now.
+      if (this.role === "leader" && pr.inflights.count === 0 && pr.sentCommit < this.log.committed) this.sendAppend(m.from, true);
     }
     if (this.role !== "leader") return;
     if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
@@ -724,8 +770,7 @@ export class RaftCore {
     const e: LogEntry = { index: this.log.lastIndex() + 1, term: this.term, type, data };
     this.log.append(e);
     if (type === "config") this.syncProgress();
-    this.progress.get(this.id)?.maybeUpdate(e.index);
-    this.maybeCommit();
+    // The leader's own match moves when the entry is durable here (persisted()), not now.
     this.bcastPending = true;
     return { ok: true, index: e.index, term: e.term };
   }
@@ -769,7 +814,7 @@ export class RaftCore {
     for (const id of members(cfg)) {
       if (this.progress.has(id)) continue;
       const pr = new Progress(last + 1, this.cfg.maxInflight);
-      if (id === this.id) pr.match = last;
+      if (id === this.id) pr.match = Math.min(this.log.stableIndex, last);
       pr.recentActive = true;
       this.progress.set(id, pr);
     }
@@ -798,9 +843,12 @@ export class RaftCore {
       const always = this.commitBcastPending;
       this.bcastPending = false;
       this.commitBcastPending = false;
-      for (const id of this.progress.keys()) {
+      for (const [id, pr] of this.progress) {
         if (id === this.id) continue;
-        let first = always;
+        // A commit-only (empty) append goes to a follower only when nothing is in flight to
+        // it: an ack still to come brings the next chance (handleAppendResponse), and
+        // under load the commit rides on the next append with entries. Heartbeats carry it too.
+        let first = always && pr.sentCommit < this.log.committed && !(pr.state === "replicate" && pr.inflights.count > 0);
         while (this.sendAppend(id, first)) {
           first = false;
           // fill the window
@@ -831,6 +879,7 @@ export class RaftCore {
     const m: AppendMessage = { type: "append", from: this.id, to, term: this.term, prevIndex, prevTerm, entries: ents, commit: this.log.committed };
     this.send(m);
     pr.sentEntries(prevIndex + ents.length, ents.length);
+    if (m.commit > pr.sentCommit) pr.sentCommit = m.commit;
     return true;
   }
 
@@ -879,9 +928,54 @@ export class RaftCore {
     this.send({ type: "timeout-now", from: this.id, to, term: this.term });
   }
 
+  /**
+   * Queue a message: at once when it needs nothing that is not durable (a
+   * leader's appends, heartbeats, snapshot chunks and transfer triggers, and a
+   * follower's heartbeat acks, all at a term and vote already durable); else
+   * after the Ready carrying it is durable (votes, vote and append responses:
+   * they vouch for the term, vote or entries being on disk).
+   */
   private send(m: Message): void {
     assert(m.from === this.id && m.to !== this.id, "raft: bad message addressing");
-    this.msgs.push(m);
+    if (this.sendsAtOnce(m)) {
+      this.msgs.push(m);
+      return;
+    }
+    if (m.type === "append-resp" && m.success) this.dropSupersededAck(m.to, m.term, m.index);
+    this.msgsAfterPersist.push(m);
+  }
+
+  /**
+   * A success ack up to `index` makes an earlier success ack of the same term to
+   * the same leader, still waiting in this Ready, redundant: drop it (the leader
+   * learns the higher match either way). Only the latest message to that peer is looked at.
+   */
+  private dropSupersededAck(to: NodeId, term: number, index: number): void {
+    const q = this.msgsAfterPersist;
+    for (let i = q.length - 1; i >= 0; i--) {
+      const p = q[i]!;
+      if (p.to !== to) continue;
+      if (p.type === "append-resp" && p.success && p.term === term && p.index <= index) q.splice(i, 1);
+      return;
+    }
+  }
+
+  private sendsAtOnce(m: Message): boolean {
+    if (m.term !== this.durableTerm || this.term !== this.durableTerm || this.vote !== this.durableVote) return false;
+    switch (m.type) {
+      case "append":
+      case "heartbeat":
+      case "snapshot":
+      case "timeout-now":
+        return this.role === "leader";
+      case "heartbeat-resp":
+        return true;
+      case "vote":
+      case "vote-resp":
+      case "append-resp":
+      case "snapshot-resp":
+        return false;
+    }
   }
 
   private hardState(): HardState {

@@ -2,20 +2,22 @@
  * raft/driver: RaftServer, the thin driver that carries out the pure core's
  * effects, and the replicated Backend the HTTP layer uses.
  *
- * The Ready loop keeps one Ready in flight: messages a leader sends to
- * followers (append, heartbeat, snapshot, timeout-now) leave at once, since
- * followers persist before they acknowledge and this leader's own acks can
- * only reach a client after this Ready is durable; then the snapshot, hard
- * state and entries are persisted through the LogStore (truncating first where
- * new entries overlap) and the driver waits for the durable index; only then
- * do all other messages (votes, vote and append responses) leave. Committed
- * entries are applied in index order to the store (those already durable
- * through an earlier Ready before this Ready's writes, the rest after), the apply() promises of
- * this node's proposals resolved (same index and term) or rejected (lost to a
- * leader change), released reads served once applied, and advance() called.
- * A commit the core computed while a Ready was in flight reaches nobody before
- * that Ready is durable, so the leader never counts an ack of its own that
- * is not on disk.
+ * The Ready loop pipelines storage writes (the Ready contract in types.ts):
+ * it takes the next Ready while up to RAFT_MAX_INFLIGHT_READIES earlier ones
+ * are being written. Taking a Ready sends its `messages` at once (a leader's
+ * appends leave in parallel with its own log write), applies its committed
+ * entries (the core hands out only entries committed and durable here),
+ * resolves the apply() promises of this node's proposals (same index and
+ * term) or rejects them (lost to a leader change), serves released reads once
+ * applied, and queues its writes to the LogStore (snapshot, hard state,
+ * entries; the WAL keeps their order). A Ready that truncates the log or
+ * installs a snapshot is held until every earlier Ready is durable (rare:
+ * leader changes, slow followers), so no in-flight write ever waits for an
+ * index a truncation removed. Readies complete in the order they were taken:
+ * once a Ready's writes and all earlier ones are durable, its snapshot is
+ * installed, its `messagesAfterPersist` (votes, vote/append responses) leave
+ * and persisted() tells the core, whose leader only then counts the entries as
+ * its own ack.
  *
  * Writes at a follower are forwarded to the leader ("Raft.Apply"); reads
  * follow their consistency mode: stale at once, default under the leader's
@@ -30,8 +32,9 @@
  * configuration changes and transfers (for operator endpoints and autopilot).
  *
  * Must never: send a message before the state it depends on is durable, apply
- * out of order or twice, answer a write before it is applied, retry a
- * forwarded write whose fate is unknown, or wait without a bound.
+ * out of order or twice, complete Readies out of order, answer a write before
+ * it is applied, retry a forwarded write whose fate is unknown, or wait
+ * without a bound.
  */
 
 import type { Backend, Consistency, LeaderView } from "../server/types.ts";
@@ -40,12 +43,14 @@ import type { ApplyResult, Command } from "../state/types.ts";
 import type { LogEntry, LogStore, Recovered } from "../wal/types.ts";
 import { CairnError, assert } from "../shared/errors.ts";
 import { isRpcError } from "../rpc/index.ts";
-import { MAX_PENDING_WRITES, RAFT_FORWARD_RETRY_MS, RAFT_LEADER_WAIT_ELECTIONS, RAFT_MAX_PENDING_READS, RAFT_SILENT_PEER_ELECTIONS, RPC_RAFT_BATCH_BYTES } from "../shared/limits.ts";
+import { isDeno } from "../platform/runtime.ts";
+import { setImmediate } from "node:timers";
+import { MAX_PENDING_WRITES, RAFT_FORWARD_RETRY_MS, RAFT_MAX_INFLIGHT_READIES, RAFT_LEADER_WAIT_ELECTIONS, RAFT_MAX_PENDING_READS, RAFT_SILENT_PEER_ELECTIONS, RPC_RAFT_BATCH_BYTES } from "../shared/limits.ts";
 import { RaftCore } from "./core.ts";
 import { defaultRaftConfig } from "./timing.ts";
 import { bootstrapEntries } from "./bootstrap.ts";
 import { EMPTY_MEMBERSHIP, membership } from "./membership.ts";
-import { decodeSnapshotEnvelope, encodeSnapshotEnvelope, messageBytes, parseBatch } from "./driver_wire.ts";
+import { decodeSnapshotEnvelope, encodeSnapshotEnvelope, messageBytes, parseBatch, toWire } from "./driver_wire.ts";
 import type { ConfChange, Membership, Message, NodeId, RaftConfig, RaftSnapshot, ReadState, Ready, Role, SoftState, Timing } from "./types.ts";
 
 export const METHOD_MSGS = "Raft.Msgs";
@@ -101,7 +106,19 @@ export interface RaftServerDeps {
   readonly onLeadership?: (leader: boolean) => void;
   /** A broken invariant inside the driver (default: rethrown to crash the process). */
   readonly onFatal?: (e: unknown) => void;
+  /**
+   * Run fn once the current batch of I/O events has been handled (default: setImmediate
+   * on Node; a microtask on Deno, which runs setImmediate rarely while sockets are busy).
+   * The Ready loop runs there, so the proposals, messages and fsync completions of one
+   * event-loop turn share one Ready.
+   */
+  readonly defer?: (fn: () => void) => void;
 }
+
+const defaultDefer = (fn: () => void): void => {
+  if (isDeno) queueMicrotask(fn);
+  else setImmediate(fn);
+};
 
 /** setTimeout-based schedule for deps. */
 export function timerSchedule(ms: number, fn: () => void): () => void {
@@ -127,6 +144,13 @@ interface ApplyWaiter extends Waiter {
   readonly index: number;
 }
 
+/** A Ready taken from the core whose completion (durable, then messagesAfterPersist, persisted()) is pending. */
+interface InFlight {
+  readonly rd: Ready;
+  /** This Ready's own writes are durable. */
+  done: boolean;
+}
+
 type ForwardReply = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly leader: NodeId };
 
 type State = "new" | "running" | "closing" | "closed";
@@ -134,11 +158,6 @@ type State = "new" | "running" | "closing" | "closed";
 const noLeader = (): CairnError => new CairnError("no-leader", "No cluster leader");
 const shuttingDown = (): CairnError => new CairnError("unavailable", "raft: server is shutting down");
 const leadershipLost = (): CairnError => new CairnError("internal", "leadership lost while committing log");
-
-/** Messages a leader sends that need no durable state of its own beyond its (durable) term. */
-function leaderOutbound(m: Message): boolean {
-  return m.type === "append" || m.type === "heartbeat" || m.type === "snapshot" || m.type === "timeout-now";
-}
 
 export class RaftServer implements Backend {
   readonly store: FsmStore;
@@ -156,7 +175,13 @@ export class RaftServer implements Backend {
   private applied = 0;
   private snapshotIndex = 0;
   private snapshotting: Promise<void> | undefined;
-  private processing: Promise<void> | undefined;
+  /** Readies taken, in order, not yet completed; a held one waits for all of them before its writes start. */
+  private inflight: InFlight[] = [];
+  private held: Ready | undefined;
+  private turning = false;
+  private turnAgain = false;
+  private turnScheduled = false;
+  private idleWaiters: Array<() => void> = [];
   private cancelTick: (() => void) | undefined;
   private startedAt = 0;
   private lastLeaderFrom: NodeId = "";
@@ -232,7 +257,7 @@ export class RaftServer implements Backend {
   }
 
   /**
-   * Stop: no more ticks or RPC handling, refuse waiting callers, let the Ready
+   * Stop: no more ticks or RPC handling, refuse waiting callers, let the Readies
    * in flight finish, optionally snapshot, close the log.
    */
   async close(opts: { snapshot?: boolean } = {}): Promise<void> {
@@ -244,7 +269,7 @@ export class RaftServer implements Backend {
     d.rpcServer.unhandle(METHOD_APPLY);
     d.rpcServer.unhandle(METHOD_READ_INDEX);
     this.failWaiting(shuttingDown());
-    if (this.processing !== undefined) await this.processing.catch(() => {});
+    await this.whenIdle();
     if (this.snapshotting !== undefined) await this.snapshotting;
     if (opts.snapshot === true && this.applied > this.snapshotIndex && !this.store.restorePending()) {
       try {
@@ -637,73 +662,146 @@ export class RaftServer implements Backend {
 
   // ---------------------------------------------------------------- the Ready loop
 
+  /** Ask for a turn of the Ready loop after the current I/O events (one Ready for all of them). */
   private pump(): void {
-    if (this.processing !== undefined || this.state !== "running") return;
-    let rd: Ready;
+    if (this.state !== "running") return;
+    this.scheduleTurn();
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    (this.deps.defer ?? defaultDefer)(this.deferredTurn);
+  }
+
+  private readonly deferredTurn = (): void => {
+    this.turnScheduled = false;
+    if (this.state === "closed") return;
+    this.turn();
+  };
+
+  /**
+   * Complete what is durable, take what the core has ready (within the bound),
+   * repeat until nothing moves. Re-entrant calls (from callbacks run inside)
+   * only ask for another round.
+   */
+  private turn(): void {
+    if (this.turning) {
+      this.turnAgain = true;
+      return;
+    }
+    this.turning = true;
     try {
-      if (!this.core.hasReady()) return;
-      rd = this.core.ready();
+      do {
+        this.turnAgain = false;
+        this.completeDurable();
+        while (this.state === "running" && this.held === undefined && this.inflight.length < RAFT_MAX_INFLIGHT_READIES && this.core.hasReady()) {
+          this.take(this.core.ready());
+          this.completeDurable();
+        }
+      } while (this.turnAgain);
     } catch (e) {
+      this.turning = false;
       this.fatal(e);
       return;
     }
-    const p = this.process(rd);
-    this.processing = p;
-    p.then(
-      () => {
-        this.processing = undefined;
-        this.afterReady();
-        this.pump();
-      },
-      (e: unknown) => {
-        this.processing = undefined;
-        this.fatal(e);
-      },
-    );
+    this.turning = false;
+    this.afterReady();
+    if (this.inflight.length === 0 && this.held === undefined) this.notifyIdle();
   }
 
-  private async process(rd: Ready): Promise<void> {
-    const d = this.deps;
+  /** Steps 1-3 of the Ready contract: soft state, messages now, apply, reads, queue the writes. */
+  private take(rd: Ready): void {
     if (rd.soft !== undefined) this.onSoft(rd.soft);
-    const early: Message[] = [];
-    const late: Message[] = [];
-    for (const m of rd.messages) (leaderOutbound(m) ? early : late).push(m);
-    this.send(early);
-    // Committed entries already durable here (written and waited for by an earlier Ready) are
-    // applied before this Ready's own writes are: their commit counted only acks that are on
-    // disk, so their clients need not wait for this Ready's fsync too.
-    let applyNow = 0;
-    if (rd.snapshot === undefined && rd.committed.length > 0) {
-      const first = rd.entries[0]?.index;
-      const durableBefore = first !== undefined && first <= this.walLast ? first - 1 : this.walLast;
-      while (applyNow < rd.committed.length && rd.committed[applyNow]!.index <= durableBefore) this.applyEntry(rd.committed[applyNow++]!);
-      if (applyNow > 0) this.releaseApplied();
+    this.send(rd.messages);
+    if (rd.committed.length > 0) {
+      assert(rd.snapshot === undefined, `raft ${this.id}: committed entries handed out with a snapshot to install`);
+      for (const e of rd.committed) this.applyEntry(e);
+      this.core.applied(rd.committed[rd.committed.length - 1]!.index);
     }
+    for (const rs of rd.readStates) this.releaseRead(rs);
+    this.releaseApplied();
+    const rewrites = rd.snapshot !== undefined || (rd.entries.length > 0 && rd.entries[0]!.index <= this.walLast);
+    if (rewrites && this.inflight.length > 0) {
+      this.held = rd;
+      return;
+    }
+    this.issue(rd);
+  }
+
+  /** Queue a Ready's writes; it completes (in order) once they are durable. */
+  private issue(rd: Ready): void {
+    const d = this.deps;
+    const f: InFlight = { rd, done: false };
+    this.inflight.push(f);
+    const waits: Array<Promise<void>> = [];
     if (rd.snapshot !== undefined) {
       const s = rd.snapshot;
-      if (this.walLast > s.index) await d.log.truncateSuffix(s.index + 1);
-      await d.log.saveSnapshot({ index: s.index, term: s.term, data: encodeSnapshotEnvelope(s.config, s.data) }, 0, { owned: true });
+      if (this.walLast > s.index) waits.push(d.log.truncateSuffix(s.index + 1));
+      waits.push(d.log.saveSnapshot({ index: s.index, term: s.term, data: encodeSnapshotEnvelope(s.config, s.data) }, 0, { owned: true }));
       this.walLast = s.index;
     }
     const hs = rd.hardState;
     if (hs !== undefined && (hs.term !== this.hard.term || hs.vote !== this.hard.vote)) {
-      await d.log.setHardState(hs.term, hs.vote);
+      waits.push(d.log.setHardState(hs.term, hs.vote));
       this.hard = { term: hs.term, vote: hs.vote };
     }
     if (rd.entries.length > 0) {
       const first = rd.entries[0]!.index;
       const last = rd.entries[rd.entries.length - 1]!.index;
-      if (first <= this.walLast) await d.log.truncateSuffix(first);
+      if (first <= this.walLast) waits.push(d.log.truncateSuffix(first));
       d.log.append(rd.entries);
       this.walLast = last;
-      await this.waitDurable(last);
+      waits.push(this.waitDurable(last));
     }
-    this.send(late);
-    if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot);
-    for (let i = applyNow; i < rd.committed.length; i++) this.applyEntry(rd.committed[i]!);
-    for (const rs of rd.readStates) this.releaseRead(rs);
-    this.releaseApplied();
-    this.core.advance(rd);
+    if (waits.length === 0) {
+      f.done = true;
+      return;
+    }
+    const settled = waits.length === 1 ? waits[0]! : Promise.all(waits);
+    settled.then(
+      () => {
+        f.done = true;
+        this.scheduleTurn();
+      },
+      (e: unknown) => this.fatal(e),
+    );
+  }
+
+  /**
+   * Step 4 of the Ready contract for every Ready at the head of the queue whose
+   * writes are durable; their messages leave together (one batch per peer).
+   */
+  private completeDurable(): void {
+    for (;;) {
+      let out: Message[] | undefined;
+      while (this.inflight.length > 0 && this.inflight[0]!.done) {
+        const { rd } = this.inflight.shift()!;
+        if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot);
+        if (rd.messagesAfterPersist.length > 0) {
+          if (out === undefined) out = [...rd.messagesAfterPersist];
+          else for (const m of rd.messagesAfterPersist) out.push(m);
+        }
+        this.core.persisted(rd);
+        this.releaseApplied();
+      }
+      if (out !== undefined) this.send(out);
+      if (this.inflight.length > 0 || this.held === undefined) return;
+      const rd = this.held;
+      this.held = undefined;
+      this.issue(rd);
+    }
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.inflight.length === 0 && this.held === undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    const ws = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of ws) w();
   }
 
   private afterReady(): void {
@@ -737,10 +835,11 @@ export class RaftServer implements Backend {
       if (list === undefined) byPeer.set(m.to, (list = []));
       list.push(m);
     }
+    const encoded = new Map<string, Uint8Array>();
     for (const [to, list] of byPeer) {
       const addr = this.addressOf(to);
       let ok = addr !== undefined;
-      let batch: Message[] = [];
+      let batch: unknown[] = [];
       let bytes = 0;
       const flush = (): void => {
         if (batch.length === 0) return;
@@ -751,7 +850,7 @@ export class RaftServer implements Backend {
       for (const m of list) {
         const n = messageBytes(m);
         if (batch.length > 0 && bytes + n > RPC_RAFT_BATCH_BYTES) flush();
-        batch.push(m);
+        batch.push(toWire(m, encoded));
         bytes += n;
       }
       flush();
@@ -856,6 +955,7 @@ export class RaftServer implements Backend {
   }
 
   private fatal(e: unknown): void {
+    this.notifyIdle(); // what is in flight will not complete
     this.deps.logger("error", `raft ${this.id}: fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     if (this.state === "running") {
       this.state = "closing";

@@ -1,14 +1,18 @@
 /**
  * raft/log: the Raft log as the core sees it, kept in memory.
  *
- * Entries since the last compaction live in one array; `stableIndex` splits
- * them into the stable view (already persisted by the driver) and the
- * unstable tail (handed out in the next Ready). A snapshot received from the
- * leader is unstable until the driver persisted it. The log also tracks the
- * latest configuration entry, because configurations take effect on append.
+ * Entries since the last compaction live in one array, split by two marks:
+ * `stableIndex` (durable: the driver reported the writes persisted) <=
+ * `writtenIndex` (handed out for persisting in a Ready, possibly still in
+ * flight) <= lastIndex (the tail not yet handed out). Several Readies' writes
+ * may be in flight at once; they become durable in the order they were handed
+ * out. A snapshot received from the leader is pending until handed out and
+ * in flight until persisted. The log also tracks the latest configuration
+ * entry, because configurations take effect on append.
  *
  * Must never: drop or overwrite a committed entry (that is an assert), hand
- * out an entry for applying before it was handed out for persisting, or do I/O.
+ * out an entry for applying before it is durable here (applying stays <=
+ * stableIndex), call an entry durable that a later truncation replaced, or do I/O.
  */
 
 import { assert } from "../shared/errors.ts";
@@ -30,16 +34,18 @@ export class RaftLog {
   private configs: ConfigAt[] = [];
   /** Latest snapshot known (taken locally or received); what the leader sends. */
   snapshot: RaftSnapshot | undefined;
-  /** A received snapshot the driver has not persisted yet. */
+  /** A received snapshot not yet handed out in a Ready. */
   pendingSnapshot: RaftSnapshot | undefined;
+  /** Index of a received snapshot handed out but not yet persisted (0 when none). */
+  snapshotInFlight = 0;
   committed = 0;
   applied = 0;
   /** Highest index handed to the driver for applying (applied <= applying <= committed). */
   applying = 0;
-  /** Highest index persisted by the driver. */
+  /** Highest index of the current log known durable (persisted by the driver). */
   stableIndex = 0;
-  /** Lowest index truncated since the last ready() (Infinity when none). */
-  private truncatedSinceReady = Infinity;
+  /** Highest index handed out for persisting (stableIndex <= writtenIndex <= lastIndex). */
+  writtenIndex = 0;
 
   constructor(boot: RaftBoot) {
     const snap = boot.snapshot;
@@ -57,6 +63,7 @@ export class RaftLog {
       this.push(e);
     }
     this.stableIndex = this.lastIndex();
+    this.writtenIndex = this.stableIndex;
   }
 
   firstIndex(): number {
@@ -171,7 +178,7 @@ export class RaftLog {
       this.entries.length = first - this.prevIndex - 1;
       while (this.configs.length > 0 && this.configs[this.configs.length - 1]!.index >= first) this.configs.pop();
       this.stableIndex = Math.min(this.stableIndex, first - 1);
-      this.truncatedSinceReady = Math.min(this.truncatedSinceReady, first);
+      this.writtenIndex = Math.min(this.writtenIndex, first - 1);
     }
     for (const e of ents) this.push(e);
   }
@@ -215,8 +222,9 @@ export class RaftLog {
     this.snapshot = s;
     this.pendingSnapshot = s;
     this.committed = s.index;
-    this.stableIndex = s.index;
-    this.truncatedSinceReady = Math.min(this.truncatedSinceReady, s.index);
+    // Nothing of the new log is durable until the snapshot is: entries after it wait for it.
+    this.stableIndex = Math.min(this.stableIndex, s.index);
+    this.writtenIndex = s.index;
   }
 
   /**
@@ -242,31 +250,67 @@ export class RaftLog {
     return snap;
   }
 
-  unstableEntries(): LogEntry[] {
-    if (this.stableIndex >= this.lastIndex()) return [];
-    return this.entries.slice(this.stableIndex - this.prevIndex);
+  /** Entries not yet handed out for persisting; marks them written (in flight). */
+  takeUnwritten(): LogEntry[] {
+    if (this.writtenIndex >= this.lastIndex()) return [];
+    const out = this.entries.slice(this.writtenIndex - this.prevIndex);
+    this.writtenIndex = this.lastIndex();
+    return out;
   }
 
-  /** Committed entries not yet handed out for applying, at most max. */
+  hasUnwritten(): boolean {
+    return this.writtenIndex < this.lastIndex();
+  }
+
+  /** The pending received snapshot, now handed out (in flight until snapshotPersisted). */
+  takePendingSnapshot(): RaftSnapshot | undefined {
+    const s = this.pendingSnapshot;
+    if (s !== undefined) {
+      this.pendingSnapshot = undefined;
+      this.snapshotInFlight = s.index;
+    }
+    return s;
+  }
+
+  /** Highest index that may be handed out for applying: committed and durable here. */
+  private applyLimit(): number {
+    return Math.min(this.committed, this.stableIndex);
+  }
+
+  private applyFrom(): number {
+    return Math.max(this.applying, this.snapshotInFlight, this.pendingSnapshot?.index ?? 0) + 1;
+  }
+
+  hasNextCommitted(): boolean {
+    return this.applyFrom() <= this.applyLimit();
+  }
+
+  /** Committed, durable entries not yet handed out for applying, at most max. */
   nextCommitted(max: number): LogEntry[] {
-    const lo = Math.max(this.applying, this.pendingSnapshot?.index ?? 0) + 1;
-    const hi = Math.min(this.committed, lo + max - 1);
+    const lo = this.applyFrom();
+    const hi = Math.min(this.applyLimit(), lo + max - 1);
     if (hi < lo) return [];
+    assert(lo > this.prevIndex, `raft log: entry ${lo} to apply is compacted away`);
     return this.entries.slice(lo - this.prevIndex - 1, hi - this.prevIndex);
   }
 
-  beginReady(): void {
-    this.truncatedSinceReady = Infinity;
+  /**
+   * The driver persisted a Ready whose entries ended at (index, term). Only
+   * counts when that entry is still in the log: a later truncation replaced
+   * it otherwise (and by log matching an equal (index, term) means the whole
+   * prefix is the one that was written).
+   */
+  stableTo(index: number, term: number): void {
+    const upTo = Math.min(index, this.writtenIndex);
+    if (upTo <= this.stableIndex || upTo !== index || this.term(index) !== term) return;
+    this.stableIndex = upTo;
   }
 
-  /** The driver persisted entries up to (index, term) handed out in the last Ready. */
-  stableTo(index: number): void {
-    const upTo = Math.min(index, this.truncatedSinceReady - 1);
-    if (upTo > this.stableIndex) this.stableIndex = upTo;
-  }
-
-  snapshotPersisted(index: number): void {
-    if (this.pendingSnapshot !== undefined && this.pendingSnapshot.index === index) this.pendingSnapshot = undefined;
+  /** A received snapshot handed out earlier is durable (the driver installed it in the state machine). */
+  snapshotPersisted(s: RaftSnapshot): void {
+    if (this.snapshotInFlight === s.index) this.snapshotInFlight = 0;
+    if (s.index >= this.prevIndex && this.stableIndex < s.index) this.stableIndex = s.index;
+    if (s.index <= this.committed) this.appliedTo(s.index);
   }
 
   markApplying(index: number): void {

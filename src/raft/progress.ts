@@ -69,6 +69,8 @@ export class Progress {
   recentActive = false;
   /** Highest heartbeat sequence this follower acknowledged. */
   ackedSeq = 0;
+  /** Highest commit index sent to this follower in an append (leader's view; a hint, not a promise). */
+  sentCommit = 0;
   readonly inflights: Inflights;
 
   constructor(next: number, maxInflight: number) {

@@ -40,7 +40,7 @@ export type ConfChange =
   | { readonly type: "promote"; readonly id: NodeId } // learner/staging -> voter now
   | { readonly type: "remove"; readonly id: NodeId };
 
-/** Persisted with the log: must be durable before messages of the same Ready leave. */
+/** Persisted with the log: term and vote must be durable before any message that depends on them leaves. */
 export interface HardState {
   readonly term: number;
   readonly vote: NodeId; // "" when none
@@ -162,21 +162,37 @@ export type Message =
 export type MessageType = Message["type"];
 
 /**
- * One batch of effects. The driver must, in this order:
- *  1. persist `snapshot` (replacing the log), `hardState`, then `entries`
- *     (if entries[0].index <= its last index, truncate from there first);
- *     fsync when `mustSync`;
- *  2. send `messages`;
- *  3. restore the state machine from `snapshot`, then apply `committed` in order;
- *  4. serve the reads in `readStates` once applied >= their index;
- *  5. call advance(ready).
+ * One batch of effects. Storage writes are asynchronous (Raft thesis §10.2.1):
+ * the driver may call ready() again before an earlier Ready is durable (up to
+ * a bound of its own), and each Ready hands out only what earlier ones did
+ * not. For every Ready, the driver:
+ *  1. queues its writes behind those of every earlier Ready: `snapshot`
+ *     (replacing the log), `hardState`'s term and vote, then `entries` (if
+ *     entries[0].index <= its last index, truncate from there first); they must
+ *     become durable in that order (fsync when `mustSync`);
+ *  2. sends `messages` at once: they depend only on state already durable
+ *     (a leader's appends go out in parallel with its own log write);
+ *  3. applies `committed` in order, now (they are committed and durable here;
+ *     the core never hands out an entry beyond min(commit, durable)), reports
+ *     it with applied(lastIndex), and serves the reads in `readStates` once
+ *     applied >= their index;
+ *  4. once this Ready's writes and all earlier ones are durable, in the order
+ *     the Readies were handed out: restores the state machine from
+ *     `snapshot`, sends `messagesAfterPersist` (votes, vote/append/snapshot
+ *     responses, and anything sent at a term or vote still being written), and
+ *     calls persisted(ready). A Ready without writes still waits for the earlier
+ *     ones: its messages may vouch for their entries.
+ * A driver with synchronous storage may do 1, 2, 4, 3 and call advance(ready).
  */
 export interface Ready {
   readonly soft: SoftState | undefined;
   readonly hardState: HardState | undefined;
   readonly snapshot: RaftSnapshot | undefined;
   readonly entries: readonly LogEntry[];
+  /** Send now. */
   readonly messages: readonly Message[];
+  /** Send once this Ready (and every earlier one) is durable. */
+  readonly messagesAfterPersist: readonly Message[];
   readonly committed: readonly LogEntry[];
   readonly readStates: readonly ReadState[];
   readonly mustSync: boolean;

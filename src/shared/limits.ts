@@ -289,6 +289,11 @@ export const RAFT_MAX_APPEND_BYTES = 1024 * 1024;
 export const RAFT_MAX_INFLIGHT = 256;
 /** Raft: most uncommitted entries a leader accepts before refusing proposals. */
 export const RAFT_MAX_UNCOMMITTED = 100_000;
+/**
+ * Raft: most Readies a driver has taken whose storage writes are not yet reported durable
+ * (pipelined, asynchronous log writes: the next Ready is taken while earlier fsyncs run).
+ */
+export const RAFT_MAX_INFLIGHT_READIES = 16;
 /** Raft: most committed entries handed to the driver in one Ready. */
 export const RAFT_MAX_APPLY_BATCH = 1024;
 /** Raft: bytes of snapshot data in one InstallSnapshot chunk. */

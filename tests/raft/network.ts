@@ -81,6 +81,7 @@ export class Network {
         any = true;
         const rd = c.ready();
         for (const m of rd.messages) this.queue.push(m);
+        for (const m of rd.messagesAfterPersist) this.queue.push(m);
         this.applied.get(id)!.push(...rd.committed);
         c.advance(rd);
       }

@@ -22,7 +22,7 @@ function out(c: RaftCore): Message[] {
   if (!c.hasReady()) return [];
   const rd = c.ready();
   c.advance(rd);
-  return [...rd.messages];
+  return [...rd.messages, ...rd.messagesAfterPersist];
 }
 
 function entry(index: number, term: number, type: LogEntry["type"] = "command"): LogEntry {

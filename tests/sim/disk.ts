@@ -1,7 +1,9 @@
 /**
  * tests/sim/disk: a simulated disk for one server.
  *
- * Writes are queued; fsync() makes everything queued so far durable. A crash
+ * Writes are queued and numbered; fsyncTo(mark) makes the writes numbered up
+ * to mark durable (an fsync covers what was written before it was issued, so
+ * fsyncs issued earlier may complete later), fsync() everything queued. A crash
  * keeps the durable state plus a random prefix of the queued writes (a real
  * disk may or may not have written them), and loses the rest.
  *
@@ -27,8 +29,11 @@ export interface DurableState {
 
 export class SimDisk {
   readonly durable: DurableState = { term: 0, vote: "", snapshot: undefined, entries: [] };
+  /** Writes numbered durableWrites+1 .. writes, in order. */
   private queued: DiskOp[] = [];
+  /** Number of the last write queued; writes numbered up to durableWrites are durable. */
   writes = 0;
+  durableWrites = 0;
   lostOnCrash = 0;
 
   write(op: DiskOp): void {
@@ -38,8 +43,16 @@ export class SimDisk {
 
   /** Everything queued so far becomes durable. */
   fsync(): void {
-    for (const op of this.queued) applyOp(this.durable, op);
-    this.queued = [];
+    this.fsyncTo(this.writes);
+  }
+
+  /** The writes numbered up to `mark` become durable (a no-op for those already durable). */
+  fsyncTo(mark: number): void {
+    const n = Math.min(mark, this.writes) - this.durableWrites;
+    if (n <= 0) return;
+    for (let i = 0; i < n; i++) applyOp(this.durable, this.queued[i]!);
+    this.queued = this.queued.slice(n);
+    this.durableWrites += n;
   }
 
   /** Power loss: a random prefix of the queued writes made it, the rest is gone. */
@@ -48,6 +61,8 @@ export class SimDisk {
     for (let i = 0; i < keep; i++) applyOp(this.durable, this.queued[i]!);
     this.lostOnCrash += this.queued.length - keep;
     this.queued = [];
+    this.durableWrites += keep;
+    this.writes = this.durableWrites;
   }
 
   /** What a restarting server reads: entries after the snapshot, contiguous. */

@@ -3,17 +3,25 @@
  * carries out its Ready batches against a simulated disk and network, and
  * the KV state machine with its client request handling.
  *
- * The driver follows the Ready contract: persist (snapshot, hard state,
- * entries), wait for the fsync, send, apply, advance. While an fsync is in
- * flight the core keeps stepping messages and ticks; the next Ready waits.
+ * The driver follows the Ready contract of src/raft/types.ts with pipelined
+ * (asynchronous) storage writes, like src/raft/driver.ts: taking a Ready sends
+ * its `messages`, applies its committed entries, serves its reads and queues
+ * its writes on the simulated disk with an fsync that completes after a random
+ * delay (fsyncs may complete out of order; each makes durable only what was
+ * queued before it was issued). Up to RAFT_MAX_INFLIGHT_READIES Readies are in
+ * flight; they complete in order once durable (install the snapshot, send
+ * `messagesAfterPersist`, persisted()). A crash loses the in-flight Readies
+ * and whatever of their writes the disk had not made durable.
  *
- * Must never: send a Ready's messages before its writes are durable, apply an
- * entry out of order, or reply to a client before the answer is certain.
+ * Must never: send a Ready's messagesAfterPersist before its writes (and all
+ * earlier ones) are durable, complete Readies out of order, apply an entry out
+ * of order, or reply to a client before the answer is certain.
  */
 
 import { RaftCore, defaultRaftConfig } from "../../src/raft/index.ts";
 import type { LogEntry, Message, RaftConfig, Ready, Timing } from "../../src/raft/index.ts";
 import type { Rng } from "../../src/shared/rng.ts";
+import { RAFT_MAX_INFLIGHT_READIES } from "../../src/shared/limits.ts";
 import { SimDisk } from "./disk.ts";
 import { KvStore, decodeCommand, encodeCommand } from "./kv.ts";
 import type { KvInput, KvOutput } from "./kv.ts";
@@ -65,7 +73,9 @@ export class SimServer {
   private snapshotIndex = 0;
   /** Bumped on crash: events scheduled for an older incarnation are ignored. */
   private gen = 0;
-  private persisting: Ready | undefined;
+  /** Readies taken and not yet completed, in order; `mark` is the disk write count once its writes were queued. */
+  private inflight: Array<{ readonly rd: Ready; readonly mark: number; done: boolean }> = [];
+  private turning = false;
   private pendingWrites = new Map<number, { term: number; client: number; reqId: number }>();
   private pendingReads = new Map<string, { client: number; reqId: number; key: string }>();
   private waitingApply: Array<{ index: number; client: number; reqId: number; key: string }> = [];
@@ -117,7 +127,7 @@ export class SimServer {
     if (this.core === undefined) return;
     this.disk.crash(this.env.rng);
     this.core = undefined;
-    this.persisting = undefined;
+    this.inflight = [];
     this.pendingWrites.clear();
     this.pendingReads.clear();
     this.waitingApply = [];
@@ -165,39 +175,30 @@ export class SimServer {
     else this.waitingApply.push({ index, client, reqId, key });
   }
 
-  /** Carry out the next Ready if none is in flight. */
+  /** Take Readies while fewer than the bound are in flight; complete the durable ones in order. */
   pump(): void {
-    const core = this.core;
-    if (core === undefined || this.persisting !== undefined || !core.hasReady()) return;
-    const rd = core.ready();
-    this.persisting = rd;
-    this.env.onReady(this.id, core, rd);
-    if (rd.snapshot !== undefined) this.disk.write({ type: "install", snapshot: rd.snapshot });
-    if (rd.hardState !== undefined) this.disk.write({ type: "hard", term: rd.hardState.term, vote: rd.hardState.vote });
-    if (rd.entries.length > 0) this.disk.write({ type: "entries", entries: rd.entries });
-    const gen = this.gen;
-    const wrote = rd.snapshot !== undefined || rd.mustSync;
-    if (!wrote) {
-      this.persisted(rd);
-      return;
+    if (this.turning) return;
+    this.turning = true;
+    try {
+      for (;;) {
+        this.completeDurable();
+        const core = this.core;
+        if (core === undefined || this.inflight.length >= RAFT_MAX_INFLIGHT_READIES || !core.hasReady()) break;
+        this.take(core, core.ready());
+      }
+    } finally {
+      this.turning = false;
     }
-    const { fsyncMinMs: lo, fsyncMaxMs: hi } = this.opts;
-    this.env.schedule(lo + (hi - lo) * this.env.rng.float(), () => {
-      if (gen !== this.gen) return;
-      this.disk.fsync();
-      this.persisted(rd);
-    });
   }
 
-  private persisted(rd: Ready): void {
-    const core = this.core!;
+  private take(core: RaftCore, rd: Ready): void {
+    this.env.onReady(this.id, core, rd);
     for (const m of rd.messages) this.env.sendRaft(m);
-    if (rd.snapshot !== undefined) {
-      this.kv.restore(rd.snapshot.data);
-      this.applied = rd.snapshot.index;
-      this.snapshotIndex = rd.snapshot.index;
+    if (rd.committed.length > 0) {
+      if (rd.snapshot !== undefined) throw new Error(`sim ${this.id}: committed entries handed out with a snapshot`);
+      for (const e of rd.committed) this.applyEntry(e);
+      core.applied(rd.committed[rd.committed.length - 1]!.index);
     }
-    for (const e of rd.committed) this.applyEntry(e);
     for (const rs of rd.readStates) {
       const p = this.pendingReads.get(rs.ctx);
       if (p === undefined) continue;
@@ -205,10 +206,45 @@ export class SimServer {
       this.waitApplied(rs.index, p.client, p.reqId, p.key);
     }
     this.releaseWaiting();
-    core.advance(rd);
-    this.persisting = undefined;
-    this.maybeCompact(core);
-    this.pump();
+    if (rd.snapshot !== undefined) this.disk.write({ type: "install", snapshot: rd.snapshot });
+    if (rd.hardState !== undefined) this.disk.write({ type: "hard", term: rd.hardState.term, vote: rd.hardState.vote });
+    if (rd.entries.length > 0) this.disk.write({ type: "entries", entries: rd.entries });
+    const f = { rd, mark: this.disk.writes, done: false };
+    this.inflight.push(f);
+    const wrote = rd.snapshot !== undefined || rd.mustSync;
+    if (!wrote) {
+      f.done = true;
+      return;
+    }
+    const gen = this.gen;
+    const { fsyncMinMs: lo, fsyncMaxMs: hi } = this.opts;
+    this.env.schedule(lo + (hi - lo) * this.env.rng.float(), () => {
+      if (gen !== this.gen) return;
+      this.disk.fsyncTo(f.mark);
+      f.done = true;
+      this.pump();
+    });
+  }
+
+  /** Complete, in order, the Readies whose writes (and every earlier one's) are durable. */
+  private completeDurable(): void {
+    const core = this.core;
+    if (core === undefined) return;
+    while (this.inflight.length > 0) {
+      const head = this.inflight[0]!;
+      if (!head.done && this.disk.durableWrites < head.mark) return;
+      this.inflight.shift();
+      const rd = head.rd;
+      if (rd.snapshot !== undefined) {
+        this.kv.restore(rd.snapshot.data);
+        this.applied = rd.snapshot.index;
+        this.snapshotIndex = rd.snapshot.index;
+      }
+      for (const m of rd.messagesAfterPersist) this.env.sendRaft(m);
+      core.persisted(rd);
+      this.releaseWaiting();
+      this.maybeCompact(core);
+    }
   }
 
   private applyEntry(e: LogEntry): void {

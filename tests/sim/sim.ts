@@ -94,6 +94,13 @@ export function runSimulation(opts: SimOptions): SimResult {
   const leaderCrashRate = rng.pick([0, 0, 0.15, 0.4]);
   const netRng = rng.fork();
   const leaderCrashRng = rng.fork();
+  /**
+   * Chance that a server crashes right after answering a write (its later fsyncs still in
+   * flight): aims at the window of pipelined storage writes, where an answer must rest only
+   * on entries durable on a quorum.
+   */
+  const replyCrashRate = rng.pick([0, 0, 0.01, 0.05]);
+  const replyCrashRng = rng.fork();
   const net = new SimNetwork(netRng);
   const checker = new SafetyChecker();
   const servers = new Map<string, SimServer>();
@@ -191,7 +198,21 @@ export function runSimulation(opts: SimOptions): SimResult {
         now: () => now,
         schedule,
         sendRaft,
-        reply: (client, r) => clientLink(() => onReply(client, r)),
+        reply: (client, r) => {
+          clientLink(() => onReply(client, r));
+          if (r.kind === "ok" && now < safetyMs && replyCrashRng.chance(replyCrashRate)) {
+            schedule(0, () => {
+              const s = servers.get(id)!;
+              if (!s.up || now >= safetyMs) return;
+              s.crash();
+              crashes++;
+              log(`${now.toFixed(0)}ms crash ${id} after a reply`);
+              schedule(replyCrashRng.int(50, 3000), () => {
+                if (!s.up) s.start();
+              });
+            });
+          }
+        },
         onApply: (sid, e) => checker.onApply(sid, e),
         onReady: (sid, core, rd) => {
           if (rd.soft === undefined || rd.soft.role !== "leader") return;
@@ -231,7 +252,7 @@ export function runSimulation(opts: SimOptions): SimResult {
   }
   const summary =
     `seed=${opts.seed} servers=${ids.length} voters=${voterCount} preVote=${preVote} drift=${maxDrift} ` +
-    `snapshotEvery=${snapshotThreshold} batch=${maxAppendEntries} inflight=${maxInflight} leaderCrash=${leaderCrashRate} keys=${keys.length} clients=${clients.length}`;
+    `snapshotEvery=${snapshotThreshold} batch=${maxAppendEntries} inflight=${maxInflight} leaderCrash=${leaderCrashRate} replyCrash=${replyCrashRate} keys=${keys.length} clients=${clients.length}`;
   log(summary);
   for (const s of servers.values()) s.start();
   for (const c of clients) schedule(clientRng.int(0, 200), () => issue(c));
