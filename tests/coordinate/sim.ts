@@ -7,18 +7,9 @@
 
 import { VivaldiClient } from "../../src/coordinate/index.ts";
 import type { VivaldiConfig } from "../../src/coordinate/index.ts";
+import { mulberry32 } from "../shared/prng.ts";
 
-/** mulberry32: small seeded PRNG, values in [0, 1). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seeded = mulberry32;
 
 export function clients(n: number, config: VivaldiConfig, seed = 1): VivaldiClient[] {
   const rand = seeded(seed);

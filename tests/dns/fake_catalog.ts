@@ -9,6 +9,7 @@ import type {
   CatalogReader, CheckRow, HealthStatus, NodeRow, ServiceHealth, ServiceRow,
 } from "../../src/state/catalog_types.ts";
 import type { DnsConfig } from "../../src/agent/config/types.ts";
+import { mulberry32 } from "../shared/prng.ts";
 
 type Table = "nodes" | "services" | "checks";
 
@@ -235,17 +236,7 @@ export function dnsDefaults(over: Partial<DnsConfig> = {}): DnsConfig {
   };
 }
 
-/** Seeded PRNG (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seeded = mulberry32;
 
 /** A catalog with `count` healthy instances of `service` on nodes n0..n(count-1), 10.0.x.y. */
 export function populate(cat: FakeCatalog, service: string, count: number, port = 8080): void {

@@ -10,20 +10,10 @@ import * as assert from "uvu/assert";
 import { readdirSync, appendFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { startAgent, tempDir, removeDir, type AgentProc } from "./agent_proc.ts";
+import { mulberry32 } from "../shared/prng.ts";
 
 const ROUNDS = 3;
 const WRITERS = 24;
-
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Acked {
   keys: Map<string, string>; // key -> last acknowledged value
@@ -68,7 +58,7 @@ async function readAll(a: AgentProc): Promise<Map<string, string>> {
 
 test("kill -9 under write load never loses an acknowledged write", async () => {
   const dir = tempDir("cairn-crash-");
-  const rnd = seeded(Number(process.env.CAIRN_SEED ?? 7));
+  const rnd = mulberry32(Number(process.env.CAIRN_SEED ?? 7));
   const args = ["-server", "-bootstrap-expect", "1", "-data-dir", dir, "-node", "crash"];
   const acked: Acked = { keys: new Map(), txns: [] };
   try {

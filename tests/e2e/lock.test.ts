@@ -5,10 +5,10 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { startAgent, tempDir, removeDir, type AgentProc } from "./agent_proc.ts";
-import { api, LOCK_FLAGS, registerNode, runLock, until, waitHolderChange } from "./lock_helpers.ts";
+import { api, fileLines, LOCK_FLAGS, registerNode, runLock, until, waitHolderChange } from "./lock_helpers.ts";
 
 let agent: AgentProc;
 let dir: string;
@@ -22,13 +22,7 @@ test.after(async () => {
   removeDir(dir);
 });
 
-const lines = (f: string): string[] => {
-  try {
-    return readFileSync(f, "utf8").split("\n").filter((l) => l !== "");
-  } catch {
-    return [];
-  }
-};
+const lines = fileLines;
 
 test("two cairn lock processes: one runs its child at a time; a voluntary release hands over at once", async () => {
   const log = path.join(dir, "contend.log");

@@ -5,6 +5,7 @@
  * Must never: leave a process running (every process is killed at exit).
  */
 
+import { readFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { cairnCommand, spawnProc } from "./agent_proc.ts";
 
@@ -63,4 +64,13 @@ export async function until(cond: () => boolean | Promise<boolean>, ms: number):
     await new Promise((r) => setTimeout(r, 20));
   }
   return false;
+}
+
+/** The non-empty lines of a file a test's child process appends to ([] while it does not exist). */
+export function fileLines(f: string): string[] {
+  try {
+    return readFileSync(f, "utf8").split("\n").filter((l) => l !== "");
+  } catch {
+    return [];
+  }
 }

@@ -10,6 +10,7 @@ import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { startAgent, tempDir, removeDir, type AgentProc } from "./agent_proc.ts";
 import { api, runLock, type LockProc } from "./lock_helpers.ts";
+import { mulberry32 } from "../shared/prng.ts";
 
 const LIMIT = 2;
 const CONTENDERS = 4;
@@ -27,22 +28,10 @@ test.after(async () => {
   removeDir(dir);
 });
 
-/** mulberry32: a seeded schedule, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test(`semaphore -n ${LIMIT}: never more than ${LIMIT} holders under a random kill schedule`, async () => {
   const seed = Number(process.env["CAIRN_SEM_SEED"] ?? Date.now() % 100000);
   console.log(`    seed ${seed}`);
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const log = path.join(dir, "sem.log");
   writeFileSync(log, "");
   const pidDir = dir;

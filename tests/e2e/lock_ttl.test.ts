@@ -10,10 +10,9 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { startAgent, tempDir, removeDir, type AgentProc } from "./agent_proc.ts";
-import { api, LOCK_FLAGS, runLock, until, waitHolderChange } from "./lock_helpers.ts";
+import { api, fileLines, LOCK_FLAGS, runLock, until, waitHolderChange } from "./lock_helpers.ts";
 
 const TTL_MS = 10_000;
 const LOCK_DELAY_MS = 2000;
@@ -32,13 +31,7 @@ test.after(async () => {
   removeDir(dir);
 });
 
-const lines = (f: string): string[] => {
-  try {
-    return readFileSync(f, "utf8").split("\n").filter((l) => l !== "");
-  } catch {
-    return [];
-  }
-};
+const lines = fileLines;
 
 test("a never-renewed TTL session's lock passes to the waiting cairn lock only after expiry + lock-delay", async () => {
   const prefix = "ttl-lapse";

@@ -20,6 +20,7 @@ import { waitFor } from "./watch_helpers.ts";
 import { contend, LockHistory, lockRead, overlappingHolds } from "./lock_history.ts";
 import { checkHistory } from "../sim/linearizability.ts";
 import { lockModel } from "../sim/lock_model.ts";
+import { mulberry32 } from "../shared/prng.ts";
 
 /** Dead servers stay in the configuration: the test counts on three voters after the kill. */
 const CONFIG = "autopilot { cleanup_dead_servers = false }\n";
@@ -33,18 +34,6 @@ type Node = ServerNode;
 const t = suite("raft lock linearizability e2e");
 let set: ServerProcs;
 let nodes: Node[] = [];
-
-/** A small seeded PRNG (mulberry32) so hold times are reproducible per seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 t.before(async () => {
   set = await ServerProcs.create({ prefix: "cairn-raft-lock-", size: 3, config: CONFIG, readyTimeoutMs: 30_000 });
@@ -107,7 +96,7 @@ t("SIGKILL of the leader during lock traffic: the history is linearizable and no
       stopped,
       timeoutMs: REQ_TIMEOUT_MS,
       releaseDeadlineMs: 15_000,
-      random: prng(1000 + c.client),
+      random: mulberry32(1000 + c.client),
     }),
   );
   // A reader: ?consistent reads of both keys through every live server in turn.

@@ -1,0 +1,17 @@
+/**
+ * tests/shared/prng: mulberry32, the one seeded PRNG the tests share (a failure replays from its seed).
+ *
+ * Must never: read Math.random or the clock.
+ */
+
+/** mulberry32: a small deterministic PRNG returning floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
