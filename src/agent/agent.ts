@@ -31,7 +31,7 @@ import { startConnect } from "./agent_connect.ts";
 import { startSessionTimers } from "./agent_sessions.ts";
 import { startLocalAgent, type LocalAgent } from "./local/index.ts";
 import { AgentExtras, validateWatches } from "./agent_extras.ts";
-import { lanGossip, startLanPool } from "./agent_lan.ts";
+import { lanGossip, lanKeyringOf, startLanPool } from "./agent_lan.ts";
 import { startWanPool, wanGossip } from "./agent_wan.ts";
 import { leaderDuties } from "./agent_leader.ts";
 import { handlerOptions, startClientSide, startListeners } from "./agent_http.ts";
@@ -158,6 +158,7 @@ export async function startAgent(opts: AgentOptions, logger: Logger): Promise<Ru
     local,
     handler,
     wanIntercept: wanForward?.intercept,
+    ...(lanOps.ops.keyring === undefined ? {} : { lanKeyring: lanKeyringOf(lanOps.ops.keyring) }),
     shuttingDown: () => shuttingDown,
     logger,
   });

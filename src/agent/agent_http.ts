@@ -17,7 +17,7 @@ import type { AgentView } from "../server/types.ts";
 import type { Store } from "../state/index.ts";
 import type { AgentOptions, AgentServer, RunningAgent } from "./agent_types.ts";
 import type { ClientAgent } from "./client.ts";
-import { serveClients, type ClientService } from "./client_serve.ts";
+import { serveClients, type ClientService, type ServeClientsOptions } from "./client_serve.ts";
 import type { ClusterServer } from "./cluster.ts";
 import type { LocalAgent } from "./local/index.ts";
 import type { Logger } from "./log.ts";
@@ -88,6 +88,8 @@ export interface ClientSideDeps {
   readonly handler: () => HandlerOptions;
   /** A server's hook for client agents' requests for another datacenter. */
   readonly wanIntercept: ((ex: Exchange) => boolean) | undefined;
+  /** This datacenter's LAN keyring operation, served to other datacenters' servers. */
+  readonly lanKeyring?: ServeClientsOptions["keyring"];
   readonly shuttingDown: () => boolean;
   readonly logger: Logger;
 }
@@ -118,6 +120,7 @@ export async function startClientSide(opts: AgentOptions, deps: ClientSideDeps):
       backend: deps.server,
       catalog: deps.store,
       http: { ...deps.handler(), intercept: deps.wanIntercept }, // WAN gossip: a client's request for another datacenter
+      keyring: deps.lanKeyring, // WAN gossip: other datacenters' keyring operations on this LAN pool
       log: deps.logger.named("agent.server.rpc"),
     });
   } catch (e) {

@@ -9,7 +9,7 @@
  * than once.
  */
 
-import type { GossipOps } from "../http/agent_ops.ts";
+import type { GossipOps, KeyringOp, KeyringPoolResult } from "../http/agent_ops.ts";
 import type { MemberView } from "../server/types.ts";
 import type { Command, Store } from "../state/index.ts";
 import { poolIdentity } from "./agent_identity.ts";
@@ -99,4 +99,9 @@ export function lanGossip(opts: AgentOptions, lan: LanPool | undefined, log: (le
     },
   };
   return { ops, leave };
+}
+
+/** The LAN pool's keyring operation as other datacenters' servers ask for it (never local-only). */
+export function lanKeyringOf(run: NonNullable<GossipOps["keyring"]>): (op: KeyringOp, key: string, relayFactor: number) => Promise<KeyringPoolResult[]> {
+  return (op, key, relayFactor) => run(op, key, relayFactor, false);
 }

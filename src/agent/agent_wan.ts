@@ -9,7 +9,7 @@
  */
 
 import path from "node:path";
-import type { AgentOps, GossipOps } from "../http/agent_ops.ts";
+import type { AgentOps, GossipOps, KeyringPoolResult } from "../http/agent_ops.ts";
 import { poolIdentity } from "./agent_identity.ts";
 import type { AgentOptions } from "./agent_types.ts";
 import type { LanGossip } from "./agent_lan.ts";
@@ -67,9 +67,16 @@ export interface WanGossip {
   readonly forwarder: WanForwarder | undefined;
 }
 
+/** A datacenter whose LAN keyring could not be reached, as a pool result with its error (a 500 names it). */
+function remoteKeyringFailure(dc: string, e: unknown): KeyringPoolResult {
+  const msg = e instanceof Error ? e.message : String(e);
+  return { wan: false, datacenter: dc, segment: "", messages: {}, keys: {}, primaryKeys: {}, numNodes: 0, error: msg };
+}
+
 export function wanGossip(opts: AgentOptions, wanPool: WanPool | undefined, lan: LanGossip, logger: Logger): WanGossip {
   const log = logger.named("agent");
   const lanOps = lan.ops;
+  let forwarder: WanForwarder | undefined;
   let leftWan: Promise<void> | undefined;
   const leaveWan = (): Promise<void> => {
     leftWan ??= wanPool === undefined ? Promise.resolve() : wanPool.leave().catch((e: unknown) => log("error", `WAN leave failed: ${String(e)}`));
@@ -104,14 +111,25 @@ export function wanGossip(opts: AgentOptions, wanPool: WanPool | undefined, lan:
       if (inWan) await w.forceLeave(wanNode, prune);
       else if (lanErr !== undefined) throw lanErr;
     },
-    // Consul Internal.KeyringOperation: the WAN pool first, then this datacenter's LAN pool
-    // (local-only stays on the LAN pool; no cross-datacenter forwarding here).
+    // Consul Internal.KeyringOperation: the WAN pool first, then this datacenter's LAN pool,
+    // then every other datacenter's LAN pool through one of its servers (globalRPC with
+    // Forwarded set); local-only stays on the LAN pool.
     keyring: async (op, key, relayFactor, localOnly) => {
       const lanKeyring = lanOps.keyring;
       if (lanKeyring === undefined) throw new Error("LAN gossip is disabled (ports.serf_lan = -1)");
       if (localOnly || wanPool === undefined) return lanKeyring(op, key, relayFactor, localOnly);
       const w = await wanPool.keyring(op, key, relayFactor);
-      return [w, ...(await lanKeyring(op, key, relayFactor, localOnly))];
+      const out = [w, ...(await lanKeyring(op, key, relayFactor, localOnly))];
+      const fwd = forwarder;
+      if (fwd === undefined) return out;
+      const remote = await Promise.all(fwd.otherDatacenters().map(async (dc) => {
+        try {
+          return await fwd.keyringIn(dc, { op, key, relayFactor });
+        } catch (e) {
+          return [remoteKeyringFailure(dc, e)];
+        }
+      }));
+      return [...out, ...remote.flat()];
     },
   };
   const leaveAll = async (): Promise<void> => {
@@ -120,7 +138,7 @@ export function wanGossip(opts: AgentOptions, wanPool: WanPool | undefined, lan:
   };
   if (wanPool === undefined) return { ops, leaveAll, wan: undefined, forwarder: undefined };
   // Requests with ?dc=<another datacenter> go to a server of it (Consul's forwardDC).
-  const forwarder = new WanForwarder({ datacenter: opts.datacenter, members: () => wanPool.members(), log });
+  forwarder = new WanForwarder({ datacenter: opts.datacenter, members: () => wanPool.members(), log });
   const wan = { datacenters: () => wanPool.datacenters(), coordinates: () => wanPool.coordinates() };
   return { ops, leaveAll, wan, forwarder };
 }

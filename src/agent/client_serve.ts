@@ -13,7 +13,7 @@
 
 import { RpcServer } from "../rpc/index.ts";
 import { startHttpServer, type HttpServer, type HttpServerOptions } from "../http/index.ts";
-import { registerClientEndpoints } from "../server/rpc_endpoints.ts";
+import { registerClientEndpoints, type ClientEndpointDeps } from "../server/rpc_endpoints.ts";
 import type { Backend } from "../server/types.ts";
 import type { CatalogReader } from "../state/catalog_types.ts";
 import { CLIENT_RPC_MAX_INFLIGHT } from "../shared/limits.ts";
@@ -28,6 +28,8 @@ export interface ServeClientsOptions {
   readonly catalog: CatalogReader;
   /** Options of the agent's HTTP listeners (the in-process handler uses them without a socket). */
   readonly http: Omit<HttpServerOptions, "host" | "port" | "socketPath">;
+  /** This datacenter's LAN keyring operation, for other datacenters' servers (Internal.KeyringOperation). */
+  readonly keyring?: ClientEndpointDeps["keyring"];
   readonly log: (level: "debug" | "info" | "warn" | "error", msg: string) => void;
 }
 
@@ -68,6 +70,7 @@ export async function serveClients(o: ServeClientsOptions): Promise<ClientServic
     catalog: o.catalog,
     http: () => inproc.handle,
     dns: (q, tcp) => (dns === undefined ? Promise.reject(new Error("this server does not serve DNS")) : dns(q, tcp)),
+    keyring: o.keyring,
     log: o.log,
   });
   if (own) o.log("info", `client RPC: serving client agents on ${rpc.address()}`);

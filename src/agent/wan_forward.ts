@@ -13,7 +13,8 @@
  * datacenter". A failed server is skipped for the next call; a read is retried once on
  * another server of that datacenter. DNS questions for another datacenter
  * (`<svc>.service.<dc>.consul`, `<node>.node.<dc>.consul`) go the same way as Client.DNS
- * (dnsFor), answered by the remote server's resolver.
+ * (dnsFor), answered by the remote server's resolver. Keyring operations reach other
+ * datacenters' LAN pools through one of their servers (keyringIn, Internal.KeyringOperation).
  *
  * Must never: forward an agent-local path or a request for this datacenter, or retry a
  * write that may have reached a server.
@@ -36,11 +37,15 @@ import {
   bytesField,
   isAgentLocal,
   isHttpForwardReply,
+  keyringResultsOf,
   METHOD_CLIENT_DNS,
   METHOD_CLIENT_HTTP,
   METHOD_CLIENT_HTTP_CANCEL,
+  METHOD_INTERNAL_KEYRING,
   splitTarget,
   type HttpForwardRequest,
+  type KeyringForwardRequest,
+  type KeyringWireResult,
 } from "../server/rpc_endpoints_wire.ts";
 import { forwardTimeoutMs } from "./client.ts";
 
@@ -191,6 +196,39 @@ export class WanForwarder {
       throw lastErr instanceof Error ? lastErr : new Error(String(lastErr));
     };
   };
+
+  /** The other datacenters that have an alive server in the WAN pool, sorted. */
+  otherDatacenters(): string[] {
+    const dcs = new Set<string>();
+    for (const m of this.#o.members()) {
+      if (m.status === 1 && m.tags.role === "consul" && m.tags.dc !== undefined && m.tags.dc !== this.#o.datacenter) dcs.add(m.tags.dc);
+    }
+    return [...dcs].sort();
+  }
+
+  /**
+   * Run a keyring operation on the LAN pool of `dc` through one of its servers
+   * (Internal.KeyringOperation; a server that cannot be reached is skipped for the next one).
+   */
+  async keyringIn(dc: string, req: KeyringForwardRequest): Promise<KeyringWireResult[]> {
+    const servers = this.#order(remoteServers(this.#o.members(), dc));
+    if (servers.length === 0) throw new Error(`No path to datacenter`);
+    let lastErr: unknown;
+    for (const s of servers.slice(0, 2)) {
+      try {
+        const r = await this.#rpc.call(s.addr, METHOD_INTERNAL_KEYRING, req, { timeoutMs: CLIENT_RPC_TIMEOUT_MS });
+        this.#failed.delete(s.addr);
+        const results = keyringResultsOf(r);
+        if (results === undefined) throw new Error(`malformed keyring reply from ${s.name}`);
+        return results;
+      } catch (e) {
+        lastErr = e;
+        if (!isRpcError(e) || e.code === "remote") break;
+        this.#failed.set(s.addr, 1);
+      }
+    }
+    throw lastErr instanceof Error ? lastErr : new Error(String(lastErr));
+  }
 
   close(): void {
     if (this.#closed) return;

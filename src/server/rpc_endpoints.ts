@@ -31,6 +31,7 @@ import {
   bytesField,
   isAgentLocal,
   isHttpForwardRequest,
+  isKeyringForwardRequest,
   splitTarget,
   isNodeStateRequest,
   METHOD_CLIENT_APPLY,
@@ -39,7 +40,10 @@ import {
   METHOD_CLIENT_HTTP_CANCEL,
   METHOD_CLIENT_NODE_STATE,
   METHOD_CLIENT_PING,
+  METHOD_INTERNAL_KEYRING,
   stringField,
+  type KeyringWireOp,
+  type KeyringWireResult,
   type HttpForwardReply,
   type HttpForwardRequest,
   type NodeStateReply,
@@ -59,6 +63,8 @@ export interface ClientEndpointDeps {
   readonly http: () => ExchangeHandler | undefined;
   /** Answers a raw DNS query (undefined: Client.DNS fails as unavailable). */
   readonly dns?: ((query: Buffer, tcp: boolean) => Promise<Buffer | null>) | undefined;
+  /** This datacenter's LAN keyring operation (undefined: Internal.KeyringOperation fails as unavailable). */
+  readonly keyring?: ((op: KeyringWireOp, key: string, relayFactor: number) => Promise<readonly KeyringWireResult[]>) | undefined;
   readonly log: (level: "debug" | "info" | "warn" | "error", msg: string) => void;
 }
 
@@ -178,6 +184,13 @@ export function registerClientEndpoints(srv: RpcHandlers, deps: ClientEndpointDe
   let closed = false;
 
   srv.handle(METHOD_CLIENT_PING, () => ({ ok: true }));
+
+  srv.handle(METHOD_INTERNAL_KEYRING, async (body) => {
+    if (!isKeyringForwardRequest(body)) throw new CairnError("bad-request", "malformed keyring operation");
+    const run = deps.keyring;
+    if (run === undefined) throw new CairnError("unavailable", "this server has no LAN keyring");
+    return { results: await run(body.op, body.key, body.relayFactor) };
+  });
 
   srv.handle(METHOD_CLIENT_HTTP, async (body, ctx) => {
     if (!isHttpForwardRequest(body)) throw new CairnError("bad-request", "malformed forwarded HTTP request");

@@ -9,6 +9,9 @@
  *   Client.NodeState   {node, minIndex, waitMs} -> {index, rows: encodeApplyResult(txn) bytes}
  *   Client.DNS         {query: raw DNS message, tcp} -> {answer: raw DNS message | null}
  *   Client.Ping        {} -> {ok: true}
+ *   Internal.KeyringOperation {op, key, relayFactor} -> {results: KeyringPoolResult[]}: a server of
+ *                      another datacenter runs a keyring operation on its own LAN pool (Consul's
+ *                      KeyringOperation with Forwarded set: the WAN pool was done by the caller)
  *
  * Must never: trust a decoded body without its guard (they come from the network).
  */
@@ -19,6 +22,27 @@ export const METHOD_CLIENT_APPLY = "Client.Apply";
 export const METHOD_CLIENT_NODE_STATE = "Client.NodeState";
 export const METHOD_CLIENT_DNS = "Client.DNS";
 export const METHOD_CLIENT_PING = "Client.Ping";
+export const METHOD_INTERNAL_KEYRING = "Internal.KeyringOperation";
+
+export type KeyringWireOp = "install" | "use" | "remove" | "list";
+
+export interface KeyringForwardRequest {
+  readonly op: KeyringWireOp;
+  readonly key: string;
+  readonly relayFactor: number;
+}
+
+/** One pool's answer (the shape of http/agent_ops' KeyringPoolResult). */
+export interface KeyringWireResult {
+  readonly wan: boolean;
+  readonly datacenter: string;
+  readonly segment: string;
+  readonly messages: Readonly<Record<string, string>>;
+  readonly keys: Readonly<Record<string, number>>;
+  readonly primaryKeys: Readonly<Record<string, number>>;
+  readonly numNodes: number;
+  readonly error: string;
+}
 
 export interface HttpForwardRequest {
   /** Unique per client agent (for Client.HTTPCancel). */
@@ -102,6 +126,31 @@ export function isNodeStateRequest(b: unknown): b is NodeStateRequest {
 
 export function isNodeStateReply(b: unknown): b is NodeStateReply {
   return isObj(b) && typeof b.index === "number" && isBytes(b.rows);
+}
+
+export function isKeyringForwardRequest(b: unknown): b is KeyringForwardRequest {
+  if (!isObj(b) || typeof b.key !== "string" || typeof b.relayFactor !== "number") return false;
+  return b.op === "install" || b.op === "use" || b.op === "remove" || b.op === "list";
+}
+
+const isRecordOf = (b: unknown, t: "string" | "number"): boolean =>
+  isObj(b) && Object.values(b).every((v) => typeof v === t);
+
+function isKeyringWireResult(b: unknown): b is KeyringWireResult {
+  return isObj(b) && typeof b.wan === "boolean" && typeof b.datacenter === "string" && typeof b.segment === "string" &&
+    isRecordOf(b.messages, "string") && isRecordOf(b.keys, "number") && isRecordOf(b.primaryKeys, "number") &&
+    typeof b.numNodes === "number" && typeof b.error === "string";
+}
+
+/** The results of an Internal.KeyringOperation reply, or undefined when it is malformed. */
+export function keyringResultsOf(b: unknown): KeyringWireResult[] | undefined {
+  if (!isObj(b) || !Array.isArray(b.results)) return undefined;
+  const out: KeyringWireResult[] = [];
+  for (const r of b.results) {
+    if (!isKeyringWireResult(r)) return undefined;
+    out.push(r);
+  }
+  return out;
 }
 
 export function bytesField(b: unknown, name: string): Uint8Array | undefined {

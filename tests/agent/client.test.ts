@@ -12,9 +12,10 @@ import * as assert from "uvu/assert";
 import { agentDefaults, ClientAgent, forwardTimeoutMs, withOwnHeaders, isAgentLocal, NO_KNOWN_SERVERS, splitTarget } from "../../src/agent/client.ts";
 import { ServerPool, serversOf } from "../../src/agent/client_pool.ts";
 import { startHttpServer, type HttpServer } from "../../src/http/index.ts";
-import { RpcServer } from "../../src/rpc/index.ts";
-import { ForwardedExchange, registerClientEndpoints } from "../../src/server/rpc_endpoints.ts";
-import type { HttpForwardReply } from "../../src/server/rpc_endpoints_wire.ts";
+import { RpcClient, RpcServer } from "../../src/rpc/index.ts";
+import { ForwardedExchange, registerClientEndpoints, type ClientEndpointDeps } from "../../src/server/rpc_endpoints.ts";
+import { METHOD_INTERNAL_KEYRING, type HttpForwardReply, type KeyringWireResult } from "../../src/server/rpc_endpoints_wire.ts";
+import { WanForwarder } from "../../src/agent/wan_forward.ts";
 import { SingleServer } from "../../src/server/single.ts";
 import type { AgentView, MemberView } from "../../src/server/types.ts";
 import { Store, decodeCommand, encodeCommand } from "../../src/state/index.ts";
@@ -140,7 +141,7 @@ function view(name: string): AgentView {
   };
 }
 
-async function startServer(name: string): Promise<TestServer> {
+async function startServer(name: string, keyring?: ClientEndpointDeps["keyring"]): Promise<TestServer> {
   const store = new Store();
   const rpc = new RpcServer();
   const addr = await rpc.listen("127.0.0.1", 0);
@@ -165,7 +166,7 @@ async function startServer(name: string): Promise<TestServer> {
     limits: { kvMaxValueSize: 512 * 1024, txnMaxReqLen: 512 * 1024 },
     log: () => {},
   });
-  const unregister = registerClientEndpoints(rpc, { backend: single, catalog: store, http: () => http.handle, log: () => {} });
+  const unregister = registerClientEndpoints(rpc, { backend: single, catalog: store, http: () => http.handle, keyring, log: () => {} });
   let closed = false;
   return {
     name, store, single, http, rpc, port,
@@ -343,6 +344,59 @@ t("a blocking query parks on the server, is woken by a write, cancelled when the
   } finally {
     await c.close();
     await s1.close();
+  }
+});
+
+t("Internal.KeyringOperation: another datacenter's server runs the operation on its own LAN pool; bad input and absent keyrings fail cleanly", async () => {
+  const calls: string[] = [];
+  const lanResult = (dc: string, key: string): KeyringWireResult => ({
+    wan: false, datacenter: dc, segment: "", messages: {}, keys: { [key]: 1 }, primaryKeys: { [key]: 1 }, numNodes: 1, error: "",
+  });
+  const withRing = await startServer("k1", async (op, key, relay) => {
+    calls.push(`${op} ${key} ${relay}`);
+    return [lanResult("dc2", key === "" ? "K0" : key)];
+  });
+  const without = await startServer("k2");
+  const members = [
+    member("k1.dc2", { tags: { dc: "dc2", port: String(withRing.port) } }),
+    member("k2.dc3", { tags: { dc: "dc3", port: String(without.port) } }),
+    member("c.dc2", { tags: { dc: "dc2", role: "node" } }),
+    member("self.dc1", { tags: { dc: "dc1" } }),
+  ];
+  const fwd = new WanForwarder({ datacenter: "dc1", members: () => members, log: () => {} });
+  const raw = new RpcClient();
+  try {
+    assert.equal(fwd.otherDatacenters(), ["dc2", "dc3"]);
+    assert.equal(await fwd.keyringIn("dc2", { op: "install", key: "K1", relayFactor: 2 }), [lanResult("dc2", "K1")]);
+    assert.equal(calls, ["install K1 2"]);
+    let msg = "";
+    try {
+      await fwd.keyringIn("dc3", { op: "list", key: "", relayFactor: 0 });
+    } catch (e) {
+      msg = e instanceof Error ? e.message : String(e);
+    }
+    assert.match(msg, /no LAN keyring/);
+    msg = "";
+    try {
+      await fwd.keyringIn("dc9", { op: "list", key: "", relayFactor: 0 });
+    } catch (e) {
+      msg = e instanceof Error ? e.message : String(e);
+    }
+    assert.match(msg, /No path to datacenter/);
+    // A malformed operation never reaches the keyring.
+    msg = "";
+    try {
+      await raw.call(`127.0.0.1:${withRing.port}`, METHOD_INTERNAL_KEYRING, { op: "explode", key: "K", relayFactor: 0 }, { timeoutMs: 5000 });
+    } catch (e) {
+      msg = e instanceof Error ? e.message : String(e);
+    }
+    assert.match(msg, /malformed keyring operation/);
+    assert.equal(calls, ["install K1 2"]);
+  } finally {
+    raw.close();
+    fwd.close();
+    await withRing.close();
+    await without.close();
   }
 });
 

@@ -206,7 +206,7 @@ t("cairn join -wan works on a server; a client refuses WAN joins and has no WAN 
   assert.match(await seg.text(), /Cannot provide a segment with wan=true/);
 });
 
-t("keyring operations span the WAN pool (listed first) and the LAN pool; the WAN keyring is persisted", async () => {
+t("keyring operations span the WAN pool (listed first), this LAN pool and the other datacenter's; the WAN keyring is persisted", async () => {
   const list = await runCli(["keyring", "-list", "-http-addr", addr(dc1)]);
   assert.is(list.code, 0, list.err);
   assert.ok(list.out.includes(`WAN:\n  ${KEY1} [2/2]\n\ndc1 (LAN):\n  ${KEY1} [2/2]`), list.out);
@@ -217,6 +217,16 @@ t("keyring operations span the WAN pool (listed first) and the LAN pool; the WAN
   const after = await runCli(["keyring", "-list", "-http-addr", addr(dc2)]);
   assert.is(after.code, 0, after.err);
   assert.match(after.out, /WAN:[^]*\[2\/2\][^]*\[2\/2\][^]*dc2 \(LAN\)/);
+  // As Consul's globalRPC: the install reached the other datacenter's LAN pool through its server
+  // (dc2's own LAN keyring file has the key), and a list from either side shows every pool.
+  const lan2 = readFileSync(path.join(dir, "s2", "serf", "local.keyring"), "utf8");
+  assert.ok(lan2.includes(KEY2), lan2);
+  for (const a of [dc1, dc2]) {
+    const l = await runCli(["keyring", "-list", "-http-addr", addr(a)]);
+    assert.is(l.code, 0, l.err);
+    assert.match(l.out, new RegExp(`dc1 \\(LAN\\):\\n(  .*\\n)*  ${KEY2.replace(/[+/]/g, "\\$&")} \\[2/2\\]`), l.out);
+    assert.match(l.out, new RegExp(`dc2 \\(LAN\\):\\n(  .*\\n)*  ${KEY2.replace(/[+/]/g, "\\$&")} \\[1/1\\]`), l.out);
+  }
   // The pools stay up on the installed key.
   assert.ok((await wanMembers(dc1)).every((m) => m.Status === 1));
 });
