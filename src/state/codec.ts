@@ -222,77 +222,7 @@ function kvOpIn(x: unknown[], i: number): TxnOp {
   return { kind: "kv", op };
 }
 
-// "kv-set" as a msgpack fixstr, after the array header 0x95 and the version 0x01.
-const KV_SET_HEAD = [0x95, VERSION, 0xa6, 0x6b, 0x76, 0x2d, 0x73, 0x65, 0x74];
-const latin1 = new TextDecoder("latin1");
-
-/**
- * The commonest command (a plain PUT) read by hand: exactly [1, "kv-set", key, bin, uint]
- * with an ASCII key and flags below 2^32, the shapes msgpackr writes for it. Anything
- * else (other types, non-ASCII keys, large flags, trailing bytes) returns undefined and
- * goes through msgpackr, so both paths decode the same bytes to the same command.
- */
-function decodeKvSetFast(d: Uint8Array): Command | undefined {
-  const n = d.length;
-  if (n < 13) return undefined;
-  for (let i = 0; i < 9; i++) if (d[i] !== KV_SET_HEAD[i]) return undefined;
-  let p = 9;
-  const kt = d[p++]!;
-  let klen: number;
-  if (kt >= 0xa0 && kt <= 0xbf) klen = kt & 0x1f;
-  else if (kt === 0xd9) klen = d[p++]!;
-  else if (kt === 0xda) {
-    klen = (d[p]! << 8) | d[p + 1]!;
-    p += 2;
-  } else return undefined;
-  const kend = p + klen;
-  if (kend > n) return undefined;
-  let key = "";
-  if (klen <= 32) {
-    for (let i = p; i < kend; i++) {
-      const c = d[i]!;
-      if (c >= 0x80) return undefined;
-      key += String.fromCharCode(c);
-    }
-  } else {
-    for (let i = p; i < kend; i++) if (d[i]! >= 0x80) return undefined;
-    key = latin1.decode(d.subarray(p, kend));
-  }
-  p = kend;
-  if (p >= n) return undefined;
-  const vt = d[p++]!;
-  let vlen: number;
-  if (vt === 0xc4) vlen = d[p++] ?? -1;
-  else if (vt === 0xc5) {
-    vlen = ((d[p] ?? 0) << 8) | (d[p + 1] ?? 0);
-    p += 2;
-  } else if (vt === 0xc6) {
-    vlen = (((d[p] ?? 0) << 24) | ((d[p + 1] ?? 0) << 16) | ((d[p + 2] ?? 0) << 8) | (d[p + 3] ?? 0)) >>> 0;
-    p += 4;
-  } else return undefined;
-  const vend = p + vlen;
-  if (vlen < 0 || vend >= n) return undefined;
-  const value = new Uint8Array(vlen);
-  value.set(d.subarray(p, vend));
-  p = vend;
-  const ft = d[p++]!;
-  let f: number;
-  if (ft <= 0x7f) f = ft;
-  else if (ft === 0xcc && p + 1 <= n) f = d[p++]!;
-  else if (ft === 0xcd && p + 2 <= n) {
-    f = (d[p]! << 8) | d[p + 1]!;
-    p += 2;
-  } else if (ft === 0xce && p + 4 <= n) {
-    f = ((d[p]! << 24) | (d[p + 1]! << 16) | (d[p + 2]! << 8) | d[p + 3]!) >>> 0;
-    p += 4;
-  } else return undefined;
-  if (p !== n) return undefined;
-  return { type: "kv-set", key, value, flags: BigInt(f) };
-}
-
 export function decodeCommand(data: Uint8Array): Command {
-  const fast = decodeKvSetFast(data);
-  if (fast !== undefined) return fast;
   let raw: unknown;
   try {
     raw = packr.unpack(data);
