@@ -240,6 +240,8 @@ export async function startLan(opts: LanOptions, deps: LanDeps): Promise<LanPool
     encryptKeys: keyring.keys.length === 0 ? undefined : keyring.keys,
     keyringFile: keyring.keyringFile,
     tags: lanTags(opts),
+    // Consul's lanMergeDelegate: this datacenter and segment only, no node-ID conflicts
+    mergePolicy: { kind: "consul-lan", datacenter: opts.datacenter, segment: "", nodeId: opts.nodeId, nodeName: opts.nodeName },
     serf: { reconnectTimeoutMs: 72 * 3600_000 },
     log: (level, message) => log(level, `serf: ${message}`),
     logLevel: "info",

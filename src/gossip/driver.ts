@@ -47,7 +47,8 @@ import { splitHostPort } from "./driver_types.ts";
 import type { GossipHandle, GossipOptions, LogLevel, QueryOptions, QueryResult } from "./driver_types.ts";
 import { defaultSerfConfig, SerfCore } from "./serf/core.ts";
 import type { IncomingQuery, MemberEvent, SerfEffect, SerfMember, UserEvent } from "./serf/core.ts";
-import { decodeTags, encodeTags } from "./serf/messages.ts";
+import { encodeTags } from "./serf/messages.ts";
+import { mergeRejection } from "./merge.ts";
 import { answerKeyQuery, encodeKeyResponse, INTERNAL_QUERY_PREFIX, keyOpOf } from "./serf/keys.ts";
 
 const DEFAULT_PORT = 8301;
@@ -136,9 +137,10 @@ export class GossipDriver implements GossipHandle {
     // serf: acks carry this node's current Vivaldi coordinate; probe RTTs update it.
     let ackPayload = encodeCoordinatePayload(this.#vivaldi.coordinate);
     this.#refreshAck = () => { ackPayload = encodeCoordinatePayload(this.#vivaldi.coordinate); };
+    const policy = opts.mergePolicy;
     this.core = new SwimCore(this.config, { name: opts.name, addr: this.#self.addr, port: this.#self.port, meta }, {
       rng: Math.random, ackPayload: () => ackPayload,
-      ...(opts.mergePolicy === undefined ? {} : { rejectAlive: (node: string, m: Uint8Array | null) => mergeRejection(node, m) }),
+      ...(policy === undefined ? {} : { rejectAlive: (node: string, m: Uint8Array | null) => mergeRejection(policy, node, m) }),
     }, now);
     this.serf = new SerfCore({
       ...defaultSerfConfig(opts.name), gossipIntervalMs: this.config.gossipIntervalMs, ...opts.serf, name: opts.name, tags,
@@ -343,9 +345,12 @@ export class GossipDriver implements GossipHandle {
 
   /** memberlist's MergeDelegate on a join push/pull (serf -> the pool's merge policy): the first refusal, or null. */
   #mergeRejected(nodes: readonly { readonly name: string; readonly meta: Uint8Array | null }[]): string | null {
-    if (this.#opts.mergePolicy === undefined) return null;
+    const policy = this.#opts.mergePolicy;
+    if (policy === undefined) return null;
+    const seen = new Map<string, string>();
     for (const n of nodes) {
-      const why = mergeRejection(n.name, n.meta);
+      if (n.name === this.#opts.name) continue; // this node's own entry in the remote state
+      const why = mergeRejection(policy, n.name, n.meta, seen);
       if (why !== null) return why;
     }
     return null;
@@ -707,13 +712,3 @@ export function startGossipInThread(opts: GossipOptions): Promise<GossipDriver> 
   return GossipDriver.start(opts);
 }
 
-/** Consul's wanMergeDelegate: a WAN member must be a Consul server (role=consul with a datacenter). */
-function mergeRejection(node: string, meta: Uint8Array | null): string | null {
-  let tags: Record<string, string>;
-  try {
-    tags = decodeTags(meta);
-  } catch {
-    return `Member '${node}' is not a server`;
-  }
-  return tags.role === "consul" && (tags.dc ?? "") !== "" ? null : `Member '${node}' is not a server`;
-}

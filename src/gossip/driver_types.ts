@@ -10,6 +10,7 @@ import type { Coordinate } from "../coordinate/index.ts";
 import type { GossipConfig } from "./config.ts";
 import type { MemberEvent, SerfConfig, SerfMember, UserEvent } from "./serf/core.ts";
 import type { QueryFilter } from "./serf/messages.ts";
+import type { MergePolicy } from "./merge.ts";
 
 export type GossipProfile = "lan" | "wan" | "local" | "dev";
 
@@ -43,11 +44,12 @@ export interface GossipOptions {
   /** serf tags (Consul's role, dc, port, vsn, ...). */
   tags?: Record<string, string>;
   /**
-   * serf's merge delegate: "consul-wan" is Consul's wanMergeDelegate (every member must be a
-   * Consul server, role=consul): a join whose remote state holds another member fails, and
+   * serf's merge delegate (gossip/merge.ts): "consul-wan" is Consul's wanMergeDelegate (every
+   * member must be a Consul server), a ConsulLanMerge its lanMergeDelegate (this datacenter and
+   * segment, no node-ID conflicts): a join whose remote state holds a refused member fails, and
    * alive messages about one are ignored. Absent: no checks.
    */
-  mergePolicy?: "consul-wan";
+  mergePolicy?: MergePolicy;
   /** serf timers (reconnect, reap, tombstones, coalescing). */
   serf?: Partial<Omit<SerfConfig, "name" | "tags">>;
   /** After the memberlist leave went out, wait this long before reporting the leave done (Consul 3 s). */

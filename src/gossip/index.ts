@@ -43,6 +43,8 @@ export { startGossip } from "./supervisor.ts";
 export type { StartGossipOptions } from "./supervisor.ts";
 export { GossipDriver } from "./driver.ts";
 export type { GossipHandle, GossipOptions, GossipProfile, QueryOptions, QueryResult } from "./driver_types.ts";
+export { mergeRejection } from "./merge.ts";
+export type { ConsulLanMerge, MergePolicy } from "./merge.ts";
 export * as serf from "./serf/index.ts";
 export { decodeStdBase64, keyOperation } from "./keymanager.ts";
 export type { KeyOperationResult } from "./keymanager.ts";
