@@ -52,7 +52,7 @@ export const MAX_PENDING_WRITES = 100_000;
 export const TOMBSTONE_TTL_MS = 15 * 60 * 1000;
 
 /** Woken blocking queries answered per event-loop turn before yielding (setImmediate). */
-export const BLOCKING_WAKE_CHUNK = 256;
+export const BLOCKING_WAKE_CHUNK = 64;
 /** Rendered (query, index) response bodies kept for sharing between blocking queries. */
 export const HTTP_RENDER_CACHE_ENTRIES = 4096;
 /** Bytes of rendered response bodies kept in that cache. */
