@@ -16,6 +16,8 @@
  * Must never: trust a decoded body without its guard (they come from the network).
  */
 
+import type { KeyringOp, KeyringPoolResult } from "../http/agent_ops.ts";
+
 export const METHOD_CLIENT_HTTP = "Client.HTTP";
 export const METHOD_CLIENT_HTTP_CANCEL = "Client.HTTPCancel";
 export const METHOD_CLIENT_APPLY = "Client.Apply";
@@ -24,7 +26,7 @@ export const METHOD_CLIENT_DNS = "Client.DNS";
 export const METHOD_CLIENT_PING = "Client.Ping";
 export const METHOD_INTERNAL_KEYRING = "Internal.KeyringOperation";
 
-export type KeyringWireOp = "install" | "use" | "remove" | "list";
+export type KeyringWireOp = KeyringOp;
 
 export interface KeyringForwardRequest {
   readonly op: KeyringWireOp;
@@ -32,17 +34,8 @@ export interface KeyringForwardRequest {
   readonly relayFactor: number;
 }
 
-/** One pool's answer (the shape of http/agent_ops' KeyringPoolResult). */
-export interface KeyringWireResult {
-  readonly wan: boolean;
-  readonly datacenter: string;
-  readonly segment: string;
-  readonly messages: Readonly<Record<string, string>>;
-  readonly keys: Readonly<Record<string, number>>;
-  readonly primaryKeys: Readonly<Record<string, number>>;
-  readonly numNodes: number;
-  readonly error: string;
-}
+/** One pool's answer, as the HTTP layer renders it. */
+export type KeyringWireResult = KeyringPoolResult;
 
 export interface HttpForwardRequest {
   /** Unique per client agent (for Client.HTTPCancel). */
