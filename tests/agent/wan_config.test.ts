@@ -10,21 +10,10 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { agentFlagSet, hostDeps, loadConfig, loadOptionsFromFlags, type LoadDeps, type RuntimeConfig } from "../../src/agent/config/index.ts";
+import { loadArgs } from "./config/load_args.ts";
 import { agentOptions } from "../../src/agent/lifecycle.ts";
 
-const deps: LoadDeps = { ...hostDeps(), hostname: () => "testhost", privateIPv4: () => ["10.1.2.3"], publicIPv6: () => [] };
-
-async function load(args: string[]): Promise<RuntimeConfig> {
-  const fs = agentFlagSet();
-  const p = fs.parse(args);
-  if (p.kind !== "ok") throw new Error(`flags: ${JSON.stringify(p)}`);
-  const o = loadOptionsFromFlags(fs);
-  if (!o.ok) throw new Error(o.errors.join("\n"));
-  const r = await loadConfig(o.options, deps);
-  if (!r.ok) throw new Error(r.errors.join("\n"));
-  return r.config;
-}
+const load = loadArgs;
 
 test("defaults: serf_wan 8302 and Consul's gossip_wan preset", async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "cairn-wancfg-"));

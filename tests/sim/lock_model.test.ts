@@ -15,20 +15,17 @@ import { lockModel, type LockInput, type LockOutput, type LockRead } from "./loc
 
 type Op = Operation<LockInput, LockOutput>;
 
-const acq = (client: number, session: string, out: boolean | undefined, call: number, ret: number, key = "k"): Op => ({
-  client,
-  input: { op: "acquire", key, session },
-  output: out,
-  call,
-  ret: out === undefined ? Infinity : ret,
-});
-const rel = (client: number, session: string, out: boolean | undefined, call: number, ret: number, key = "k"): Op => ({
-  client,
-  input: { op: "release", key, session },
-  output: out,
-  call,
-  ret: out === undefined ? Infinity : ret,
-});
+/** An acquire or release by `client` with `session`; an undefined outcome is unknown (never returned). */
+const lockOp = (op: "acquire" | "release") =>
+  (client: number, session: string, out: boolean | undefined, call: number, ret: number, key = "k"): Op => ({
+    client,
+    input: { op, key, session },
+    output: out,
+    call,
+    ret: out === undefined ? Infinity : ret,
+  });
+const acq = lockOp("acquire");
+const rel = lockOp("release");
 const read = (client: number, session: string | null, lockIndex: number, call: number, ret: number, key = "k"): Op => ({
   client,
   input: { op: "read", key },

@@ -9,21 +9,10 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { agentFlagSet, hostDeps, loadConfig, loadOptionsFromFlags, type LoadDeps, type RuntimeConfig } from "../../src/agent/config/index.ts";
+import { loadArgs } from "../agent/config/load_args.ts";
 import { agentOptions } from "../../src/agent/lifecycle.ts";
 
-const deps: LoadDeps = { ...hostDeps(), hostname: () => "testhost", privateIPv4: () => ["10.1.2.3"], publicIPv6: () => [] };
-
-async function load(args: string[]): Promise<RuntimeConfig> {
-  const fs = agentFlagSet();
-  const p = fs.parse(args);
-  if (p.kind !== "ok") throw new Error(`flags: ${JSON.stringify(p)}`);
-  const o = loadOptionsFromFlags(fs);
-  if (!o.ok) throw new Error(o.errors.join("\n"));
-  const r = await loadConfig(o.options, deps);
-  if (!r.ok) throw new Error(r.errors.join("\n"));
-  return r.config;
-}
+const load = loadArgs;
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "cairn-uicfg-"));
