@@ -4,7 +4,7 @@
  * that is impossible.
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { execFile, execFileSync } from "node:child_process";
 import path from "node:path";

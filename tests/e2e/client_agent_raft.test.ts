@@ -6,7 +6,7 @@
  * through the client keep working, no acknowledged write is lost.
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import path from "node:path";
 import { startAgent, type AgentProc } from "./agent_proc.ts";

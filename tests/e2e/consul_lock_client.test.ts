@@ -11,7 +11,7 @@
  *
  * Must never: leave the agent running or a lock helper with timers alive after a test.
  */
-import { test } from "uvu";
+import { test } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { createRequire } from "node:module";
 import { startAgent, type AgentProc } from "./agent_proc.ts";

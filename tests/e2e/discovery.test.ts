@@ -7,7 +7,7 @@
  * impossible.
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import Consul from "consul";
 import { execFile, execFileSync } from "node:child_process";

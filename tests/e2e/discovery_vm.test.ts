@@ -8,7 +8,7 @@
  * impossible.
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";

@@ -5,7 +5,7 @@
  * its service out of ?passing and DNS), and `cairn leave` (member `left`, node deregistered).
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import dgram from "node:dgram";
 import path from "node:path";

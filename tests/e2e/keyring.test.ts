@@ -7,7 +7,7 @@
  * and local-only checks, and an agent without encryption.
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import path from "node:path";
 import { Buffer } from "node:buffer";

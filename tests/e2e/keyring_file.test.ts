@@ -8,7 +8,7 @@
  * -disable-keyring-file writes no file.
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";

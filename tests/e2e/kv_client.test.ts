@@ -2,7 +2,7 @@
  * End to end: a real agent process (dev mode and durable mode) driven by the
  * npm `consul` client and plain fetch — the tools users already run.
  */
-import { test } from "uvu";
+import { test } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import Consul from "consul";
 import { startAgent, tempDir, removeDir, type AgentProc } from "./agent_proc.ts";

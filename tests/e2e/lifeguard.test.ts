@@ -11,7 +11,7 @@
  * evidence against the others. Bounded at about a minute.
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";

@@ -3,7 +3,7 @@
  * on a voluntary release at once; when the holder's node dies or its check fails, the waiter
  * gets the lock only after the holder's lock-delay; SIGTERM stops the child and releases.
  */
-import { test } from "uvu";
+import { test } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { writeFileSync } from "node:fs";
 import path from "node:path";

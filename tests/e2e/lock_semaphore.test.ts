@@ -4,7 +4,7 @@
  * process and SIGKILL to a child are mixed at random. At no time do more than 2 children run,
  * and the .lock key never lists more than 2 holders.
  */
-import { test } from "uvu";
+import { test } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";

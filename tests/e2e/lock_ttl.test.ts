@@ -8,7 +8,7 @@
  *
  * Must never: leave the agent or a `cairn lock` process running, or its temp dir behind.
  */
-import { test } from "uvu";
+import { test } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import path from "node:path";
 import { startAgent, tempDir, removeDir, type AgentProc } from "./agent_proc.ts";

@@ -6,7 +6,7 @@
  * on it. The client is installed by tests/setup/ensure_packages.sh; the test skips
  * with a message when it cannot be.
  */
-import { test } from "uvu";
+import { test } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { execFile, execFileSync } from "node:child_process";
 import path from "node:path";

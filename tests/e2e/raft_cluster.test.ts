@@ -9,7 +9,7 @@
  * follower outlives 2 x TTL (renewals are forwarded to the leader's timers).
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { runCli, waitFor } from "./watch_helpers.ts";
 import { agreedLeader as agreedLeaderNode, httpGet as get, kvPut as put, ServerProcs, type ServerNode as Node } from "./raft_helpers.ts";

@@ -7,7 +7,7 @@
  * and ?consistent), with the value that was acknowledged.
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { waitFor } from "./watch_helpers.ts";
 import { agreedLeader, httpGet, missingOn, ServerProcs, Writer, type ServerNode as Node } from "./raft_helpers.ts";

@@ -13,7 +13,7 @@
  * Must never: leave a server process or its data dir behind.
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { agreedLeader, httpGet, ServerProcs, type ServerNode } from "./raft_helpers.ts";
 import { waitFor } from "./watch_helpers.ts";

@@ -12,7 +12,7 @@
  * server answers the autopilot endpoints as its own healthy leader.
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { startAgent } from "./agent_proc.ts";
 import { runCli, waitFor } from "./watch_helpers.ts";

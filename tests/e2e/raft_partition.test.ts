@@ -9,7 +9,7 @@
  * Skips, printing why, where network namespaces cannot be made (not root, no iproute2, ...).
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { writeFileSync } from "node:fs";
 import path from "node:path";

@@ -7,7 +7,7 @@
  * Node only: the SEA is a Node artifact; on Deno the suite is skipped.
  * Children get TMPDIR set to a test temp dir, so the extracted worker files go away with it.
  */
-import { test } from "uvu";
+import { test } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";

@@ -9,7 +9,7 @@
  * and restores a ~12 MB state (several log entries) that survives SIGKILL + restart.
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";

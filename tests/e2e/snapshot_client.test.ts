@@ -4,7 +4,7 @@
  * (agent/client.ts), so an archive saved through the client restores through it too.
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import path from "node:path";
 import { removeDir, startAgent, tempDir, type AgentProc } from "./agent_proc.ts";

@@ -11,7 +11,7 @@
  * drops it (snapshots work again, the data is unchanged).
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import path from "node:path";
 import { runCli, waitFor } from "./watch_helpers.ts";

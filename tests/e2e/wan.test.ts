@@ -11,7 +11,7 @@
  * second dc1 server that only joins dc1's LAN pool is flood-joined into the WAN pool.
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import path from "node:path";
 import { readFileSync } from "node:fs";

@@ -5,7 +5,7 @@
  * over time), back-off while the agent is unreachable.
  */
 
-import { test } from "uvu";
+import { test } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";

@@ -1,7 +1,7 @@
 // The npm `consul` client (2.x) against cairn's session endpoints and KV acquire/release.
 // consul@2 dropped the old `consul.lock()` helper; `clientLock` below is that helper's
 // algorithm (session, acquire, watch the key, release) on the client's own kv/session calls.
-import { test } from "uvu";
+import { test } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import Consul from "consul";
 import { startSessions, type SessHarness } from "./session_helpers.ts";

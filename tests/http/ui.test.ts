@@ -4,7 +4,7 @@
  * 301 from "/" only with the UI on, Consul's 404 and "UI disabled" texts with it off.
  */
 
-import { suite } from "uvu";
+import { suite } from "../shared/suite.ts";
 import * as assert from "uvu/assert";
 import { INVALID_URL_PATH } from "../../src/http/router.ts";
 import { type Harness, request, startHarness } from "./helpers.ts";
