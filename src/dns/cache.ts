@@ -15,6 +15,7 @@ import type { DnsConfig } from "../agent/config/types.ts";
 import { DNS_CACHE_BYTES, DNS_CACHE_ENTRIES } from "../shared/limits.ts";
 import { prepare, type Prepared } from "./prepared.ts";
 import { build } from "./resolve.ts";
+import { cacheKey, keyQuestion } from "./wire.ts";
 import type { CatalogNames, Dep, DnsAgentInfo, ResolveContext } from "./types.ts";
 
 export const RECURSE = "recurse" as const;
@@ -130,7 +131,11 @@ export class DnsCache {
 
   /** The prepared answer for a lower-cased question name (trailing dot) and type/class. */
   get(qname: string, qtype: number, qclass: number): Cached {
-    const key = `${qtype}/${qclass}/${qname}`;
+    return this.getKey(cacheKey(qname, qtype, qclass));
+  }
+
+  /** The prepared answer for a cache key (wire.ts cacheKey; a parsed query carries its own). */
+  getKey(key: string): Cached {
     const hit = this.map.get(key);
     if (hit !== undefined) {
       this.stats.hits++;
@@ -138,6 +143,7 @@ export class DnsCache {
       return hit.value;
     }
     this.stats.misses++;
+    const { qname, qtype, qclass } = keyQuestion(key);
     const b = build(qname, qtype, this.ctx);
     const value: Cached = b.kind === "recurse" ? RECURSE : prepare(b, qname, qtype, qclass, this.compress);
     const bytes = value === RECURSE ? key.length + 64 : value.bytes + key.length;

@@ -24,7 +24,7 @@ import {
 import { isDeno } from "../platform/runtime.ts";
 import { DnsCache, RECURSE } from "./cache.ts";
 import { assemble, bareResponse, responseFlags, select, type Selection } from "./prepared.ts";
-import { assemblePooled } from "./order_pool.ts";
+import { assemblePooled, pooledChunks } from "./order_pool.ts";
 import { forward, parseRecursor, type RecursorAddr } from "./recursor.ts";
 import { UdpQueue } from "./udp_queue.ts";
 import { route, type RouteDomains } from "./route.ts";
@@ -89,6 +89,8 @@ const MAX_TCP_BUFFERED = 4 * (2 + 65535);
 
 /** A reply to send now, nothing (drop), or a reply that comes later (recursion). */
 type Reply = Buffer | null | Promise<Buffer | null>;
+/** A TCP listener's reply: also chunks to write in order (a pooled large answer, sharing its bytes). */
+type TcpReply = Reply | Buffer[];
 
 function withPrefix(b: Buffer, headroom: number): Buffer {
   if (headroom === 0) return b;
@@ -149,8 +151,17 @@ export class DnsHandler {
     this.tcpOpts = { transport: "tcp", udpSize: null, ecsLen: 0, config: o.config, rng: this.rng };
   }
 
-  /** Answer one query packet. `headroom` 2 = TCP framing. */
+  /** Answer one query packet (TCP: with the 2-byte length prefix). */
   handle(msg: Buffer, tcp: boolean): Reply {
+    return this.answer(msg, tcp, false) as Reply;
+  }
+
+  /** Answer one query from a TCP listener: large pooled answers come as chunks for one writev, without a copy. */
+  handleTcp(msg: Buffer): TcpReply {
+    return this.answer(msg, true, true);
+  }
+
+  private answer(msg: Buffer, tcp: boolean, chunked: boolean): TcpReply {
     const headroom = tcp ? 2 : 0;
     const r = parseQuery(msg);
     if (!r.ok) {
@@ -161,7 +172,7 @@ export class DnsHandler {
       this.stats.formerr++;
       return withPrefix(bareResponse(r.id, r.flags, RCODE_FORMERR), headroom);
     }
-    const q = r.q;
+    const q: ParsedQuery = r;
     if (q.opcode !== 0) return withPrefix(bareResponse(q.id, q.flags, RCODE_NOTIMP), headroom);
     if (q.qdcount === 0) return withPrefix(bareResponse(q.id, q.flags, RCODE_REFUSED), headroom);
     if (this.forwardTo !== undefined) return this.forwarded(this.forwardTo, msg, q, tcp);
@@ -174,7 +185,7 @@ export class DnsHandler {
     }
     let p;
     try {
-      p = this.cache.get(q.qname, q.qtype, q.qclass);
+      p = this.cache.getKey(q.key);
     } catch (e) {
       this.log("error", "dns: building an answer failed", { name: q.qname, error: String(e) });
       this.stats.servfail++;
@@ -184,7 +195,7 @@ export class DnsHandler {
     const o = tcp ? this.tcpOpts : this.udpOpts;
     o.udpSize = q.udpSize;
     o.ecsLen = q.ecs === null ? 0 : q.ecs.length;
-    const pooled = assemblePooled(p, q, o, this.config.enableTruncate, headroom);
+    const pooled = chunked ? pooledChunks(p, q, o, this.config.enableTruncate, headroom) : assemblePooled(p, q, o, this.config.enableTruncate, headroom);
     if (pooled !== null) return pooled;
     const sel = select(p, o, this.sel);
     const tc = sel.truncated && this.config.enableTruncate;
@@ -350,13 +361,24 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
         sock.pause();
         sock.once("drain", () => {
           pausedForWrite = false;
-          if (!busy) sock.resume();
+          if (busy || sock.destroyed) return;
+          process(); // frames that arrived while replies were backed up
+          if (!busy && !pausedForWrite && !sock.destroyed) sock.resume();
         });
       }
     };
+    // Replies of one batch of frames leave in one writev: cork for the batch, uncork after it.
     const process = (): void => {
+      sock.cork();
+      try {
+        processFrames();
+      } finally {
+        if (!sock.destroyed) sock.uncork();
+      }
+    };
+    const processFrames = (): void => {
       let frames = 0;
-      while (!sock.destroyed && buf.length >= 2) {
+      while (!sock.destroyed && !pausedForWrite && buf.length >= 2) {
         const len = buf.readUInt16BE(0);
         if (len < HEADER_LEN) {
           // cannot hold a DNS header: FORMERR is impossible to address, close.
@@ -381,9 +403,9 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
         buf = buf.subarray(2 + len);
         frames++;
         handler.stats.tcpQueries++;
-        let reply: Reply;
+        let reply: TcpReply;
         try {
-          reply = handler.handle(msg, true);
+          reply = handler.handleTcp(msg);
         } catch (e) {
           log("error", "dns: query failed", { error: String(e) });
           sock.destroy();
@@ -394,6 +416,8 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
           reply.then((b) => {
             if (b !== null) write(b);
           }, (e: unknown) => log("error", "dns: recursion failed", { error: String(e) }));
+        } else if (Array.isArray(reply)) {
+          for (const c of reply) write(c);
         } else {
           write(reply);
         }

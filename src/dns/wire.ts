@@ -54,20 +54,74 @@ export interface ParsedQuery {
   readonly udpSize: number | null;
   /** The client-subnet option body (family, source, scope, address) to echo, or null. */
   readonly ecs: Buffer | null;
+  /** The answer cache's key for this question (cacheKey(qname, qtype, qclass)), read straight off the packet. */
+  readonly key: string;
 }
 
-export type ParseResult =
-  | { readonly ok: true; readonly q: ParsedQuery }
-  | { readonly ok: false; readonly formerr: boolean; readonly id: number; readonly flags: number };
+/** Four leading characters of a cache key: the question's type and class, one byte per character. */
+const KEY_PREFIX = 4;
 
-const scratch = Buffer.allocUnsafe(256);
+/** The answer cache's key for a question: type and class as four latin1 characters, then the lower-cased name. */
+export function cacheKey(qname: string, qtype: number, qclass: number): string {
+  return String.fromCharCode(qtype >> 8, qtype & 0xff, qclass >> 8, qclass & 0xff) + qname;
+}
 
-/** Read a (possibly compressed) name; returns the end offset of the name in place, or -1. Writes the lowercase text to `scratch`. */
+/** The question a cache key stands for (the inverse of cacheKey). */
+export function keyQuestion(key: string): { qname: string; qtype: number; qclass: number } {
+  return {
+    qname: key.slice(KEY_PREFIX),
+    qtype: (key.charCodeAt(0) << 8) | key.charCodeAt(1),
+    qclass: (key.charCodeAt(2) << 8) | key.charCodeAt(3),
+  };
+}
+
+/** A well-formed query. The name text is derived from the key only when something asks for it. */
+class Query implements ParsedQuery {
+  readonly ok = true as const;
+  readonly id: number;
+  readonly flags: number;
+  readonly opcode: number;
+  readonly qdcount: number;
+  readonly key: string;
+  readonly qtype: number;
+  readonly qclass: number;
+  readonly udpSize: number | null;
+  readonly ecs: Buffer | null;
+  private name: string | null = null;
+  constructor(id: number, flags: number, qdcount: number, key: string, qtype: number, qclass: number, udpSize: number | null, ecs: Buffer | null) {
+    this.id = id;
+    this.flags = flags;
+    this.opcode = (flags >> 11) & 0xf;
+    this.qdcount = qdcount;
+    this.key = key;
+    this.qtype = qtype;
+    this.qclass = qclass;
+    this.udpSize = udpSize;
+    this.ecs = ecs;
+  }
+  get qname(): string {
+    this.name ??= this.qdcount === 0 ? "" : this.key.slice(KEY_PREFIX);
+    return this.name;
+  }
+}
+
+export interface ParseFailure {
+  readonly ok: false;
+  readonly formerr: boolean;
+  readonly id: number;
+  readonly flags: number;
+}
+
+export type ParseResult = (ParsedQuery & { readonly ok: true }) | ParseFailure;
+
+const scratch = Buffer.allocUnsafe(KEY_PREFIX + 256);
+
+/** Read a (possibly compressed) name; returns the end offset of the name in place, or -1. Writes the lowercase text to `scratch` after the key prefix. */
 function readName(buf: Buffer, start: number, out: { len: number } | null): number {
   let pos = start;
   let end = -1;
   let jumps = 0;
-  let n = 0;
+  let n = KEY_PREFIX;
   for (;;) {
     if (pos >= buf.length) return -1;
     const len = buf[pos]!;
@@ -85,7 +139,7 @@ function readName(buf: Buffer, start: number, out: { len: number } | null): numb
     if ((len & 0xc0) !== 0) return -1;
     if (pos + 1 + len > buf.length) return -1;
     if (out !== null) {
-      if (n + len + 1 > 255) return -1;
+      if (n - KEY_PREFIX + len + 1 > 255) return -1;
       for (let i = 0; i < len; i++) {
         let c = buf[pos + 1 + i]!;
         if (c === 0x2e) return -1; // a dot inside a label: refuse rather than mis-split
@@ -96,11 +150,15 @@ function readName(buf: Buffer, start: number, out: { len: number } | null): numb
     }
     pos += 1 + len;
   }
-  if (out !== null) out.len = n;
+  if (out !== null) out.len = n - KEY_PREFIX;
   return end;
 }
 
 const nameOut = { len: 0 };
+
+function formerr(id: number, flags: number): ParseFailure {
+  return { ok: false, formerr: true, id, flags };
+}
 
 /** Parse a query packet. Never throws; returns FORMERR/drop verdicts for bad input. */
 export function parseQuery(buf: Buffer): ParseResult {
@@ -112,53 +170,57 @@ export function parseQuery(buf: Buffer): ParseResult {
   const ancount = buf.readUInt16BE(6);
   const nscount = buf.readUInt16BE(8);
   const arcount = buf.readUInt16BE(10);
-  const opcode = (flags >> 11) & 0xf;
-  const bad = { ok: false as const, formerr: true, id, flags };
   let pos = HEADER_LEN;
-  let qname = "";
+  let key = "";
   let qtype = 0;
   let qclass = 0;
   for (let i = 0; i < qdcount; i++) {
     const end = readName(buf, pos, i === 0 ? nameOut : null);
-    if (end < 0 || end + 4 > buf.length) return bad;
+    if (end < 0 || end + 4 > buf.length) return formerr(id, flags);
     if (i === 0) {
-      qname = nameOut.len === 0 ? "." : scratch.toString("latin1", 0, nameOut.len);
       qtype = buf.readUInt16BE(end);
       qclass = buf.readUInt16BE(end + 2);
+      scratch[0] = qtype >> 8;
+      scratch[1] = qtype & 0xff;
+      scratch[2] = qclass >> 8;
+      scratch[3] = qclass & 0xff;
+      let len = KEY_PREFIX + nameOut.len;
+      if (nameOut.len === 0) scratch[len++] = 0x2e; // the root: "."
+      key = scratch.toString("latin1", 0, len);
     }
     pos = end + 4;
   }
   // Skip answer and authority records, then look for OPT in additional.
   for (let i = 0; i < ancount + nscount; i++) {
     const end = readName(buf, pos, null);
-    if (end < 0 || end + 10 > buf.length) return bad;
+    if (end < 0 || end + 10 > buf.length) return formerr(id, flags);
     const rdlen = buf.readUInt16BE(end + 8);
     pos = end + 10 + rdlen;
-    if (pos > buf.length) return bad;
+    if (pos > buf.length) return formerr(id, flags);
   }
   let udpSize: number | null = null;
   let ecs: Buffer | null = null;
   for (let i = 0; i < arcount; i++) {
     const end = readName(buf, pos, null);
-    if (end < 0 || end + 10 > buf.length) return bad;
+    if (end < 0 || end + 10 > buf.length) return formerr(id, flags);
     const type = buf.readUInt16BE(end);
     const rdlen = buf.readUInt16BE(end + 8);
     const rdata = end + 10;
-    if (rdata + rdlen > buf.length) return bad;
+    if (rdata + rdlen > buf.length) return formerr(id, flags);
     if (type === T_OPT && udpSize === null) {
       udpSize = buf.readUInt16BE(end + 2);
       let o = rdata;
       while (o + 4 <= rdata + rdlen) {
         const code = buf.readUInt16BE(o);
         const olen = buf.readUInt16BE(o + 2);
-        if (o + 4 + olen > rdata + rdlen) return bad;
+        if (o + 4 + olen > rdata + rdlen) return formerr(id, flags);
         if (code === 8 && olen >= 4 && ecs === null) ecs = Buffer.from(buf.subarray(o + 4, o + 4 + olen));
         o += 4 + olen;
       }
     }
     pos = rdata + rdlen;
   }
-  return { ok: true, q: { id, flags, opcode, qdcount, qname, qtype, qclass, udpSize, ecs } };
+  return new Query(id, flags, qdcount, key, qtype, qclass, udpSize, ecs);
 }
 
 /** Split a dotted name (trailing dot) into labels; the root gives []. */

@@ -153,6 +153,11 @@ export const DNS_ORDER_POOL_MIN_ENTRIES = 16;
 export const DNS_ORDER_POOL_SIZE = 8;
 /** DNS: queries served from one pre-assembled order before it is re-shuffled. */
 export const DNS_ORDER_POOL_REUSE = 16;
+/**
+ * DNS: the same for an order that carries every instance: each query already starts it at a
+ * random record (a rotation), so the underlying shuffle is redone less often.
+ */
+export const DNS_ORDER_POOL_REUSE_ROTATING = 256;
 /** DNS: most CNAME hops followed inside our own domain (Consul's maxRecursionLevelDefault). */
 export const DNS_MAX_CNAME_DEPTH = 3;
 /** DNS: UDP queries answered per event-loop turn before yielding. */

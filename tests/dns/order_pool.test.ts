@@ -2,9 +2,13 @@
  * tests/dns/order_pool: large answers (TCP, big EDNS payloads) served from pre-assembled random
  * orders — every instance exactly once per reply, per-query ids and flags, orders that differ
  * between queries and keep changing as slots are rebuilt, Consul's 64 KiB TCP bound, EDNS echo,
- * and a fresh pool after a catalog change. Over real UDP and TCP sockets on 127.0.0.1.
+ * a fresh pool after a catalog change, a random first record on every query (the rotation of
+ * slots that carry every instance), and TCP replies that back up behind a reader that stops
+ * reading (the server stops taking frames, then answers them all). Over real UDP and TCP
+ * sockets on 127.0.0.1.
  */
 
+import net from "node:net";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { startDnsServer, type DnsServer } from "../../src/dns/index.ts";
@@ -131,6 +135,77 @@ test("a catalog change is seen at once: the pool belongs to the answer it was bu
       assert.is(d.answers.length, 31);
       assert.ok(ips(d).includes("10.9.9.9"));
     }
+  } finally {
+    await srv.close();
+  }
+});
+
+test("every instance leads some reply: each query starts the answer section at a random record", async () => {
+  const cat = new FakeCatalog();
+  populate(cat, "web", 20);
+  const { srv, port } = await start(cat);
+  try {
+    const replies = await tcpMany(port, "web.service.consul", "A", 300);
+    const first = new Map<string, number>();
+    for (const d of replies) {
+      assert.is(d.answers.length, 20);
+      const lead = ips(d)[0] ?? "";
+      first.set(lead, (first.get(lead) ?? 0) + 1);
+    }
+    assert.is(first.size, 20, `instances that led a reply: ${first.size} of 20`);
+    // 300 draws over 20 instances: 15 each on average; none near half of all replies.
+    for (const [ip, n] of first) assert.ok(n < 60, `${ip} led ${n} of 300 replies`);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a reader that stops reading: 16 KB replies back up, and all 300 arrive in order once it reads again", async () => {
+  const cat = new FakeCatalog();
+  populate(cat, "big", 1000);
+  const { srv, port } = await start(cat);
+  const n = 300; // ~4.8 MB of replies: well past the server's 1 MiB write bound
+  try {
+    const ids = await new Promise<number[]>((resolve, reject) => {
+      const sock = net.connect(port, "127.0.0.1");
+      const got: number[] = [];
+      let buf = Buffer.alloc(0);
+      const timer = setTimeout(() => {
+        sock.destroy();
+        reject(new Error(`only ${got.length} of ${n} replies`));
+      }, 15_000);
+      sock.on("connect", () => {
+        sock.pause(); // read nothing for a while
+        const frames = Array.from({ length: n }, (_, i) => {
+          const q = query("big.service.consul", "A", { id: i + 1 });
+          const len = Buffer.alloc(2);
+          len.writeUInt16BE(q.length);
+          return Buffer.concat([len, q]);
+        });
+        sock.write(Buffer.concat(frames));
+        setTimeout(() => sock.resume(), 500);
+      });
+      sock.on("data", (d: Buffer) => {
+        buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const len = buf.readUInt16BE(0);
+          const r = decode(buf.subarray(2, 2 + len));
+          assert.is(r.answers.length, 1000);
+          got.push(r.id);
+          buf = buf.subarray(2 + len);
+        }
+        if (got.length === n) {
+          clearTimeout(timer);
+          sock.destroy();
+          resolve(got);
+        }
+      });
+      sock.on("error", reject);
+      sock.on("close", () => {
+        if (got.length < n) reject(new Error(`closed after ${got.length} of ${n} replies`));
+      });
+    });
+    assert.equal(ids, Array.from({ length: n }, (_, i) => i + 1));
   } finally {
     await srv.close();
   }
