@@ -169,7 +169,7 @@ test("a reader that stops reading: 16 KB replies back up, and all 300 arrive in 
     const ids = await new Promise<number[]>((resolve, reject) => {
       const sock = net.connect(port, "127.0.0.1");
       const got: number[] = [];
-      let buf = Buffer.alloc(0);
+      let buf: Buffer = Buffer.alloc(0);
       const timer = setTimeout(() => {
         sock.destroy();
         reject(new Error(`only ${got.length} of ${n} replies`));
