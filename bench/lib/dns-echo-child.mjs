@@ -1,10 +1,16 @@
 // bench/lib/dns-echo-child.mjs: the DNS ceiling — a raw node:dgram + node:net responder that
 // answers every query with one precomputed A response, patching only the 2-byte ID (UDP and
 // TCP with 2-byte framing). Prints {"port":N}; exits when stdin closes.
+// Usage: node dns-echo-child.mjs [answers=1] — with N > 1 the fixed reply carries N A records
+// (16 bytes each), the ceiling for large TCP answers of the same size as cairn's.
 // Must never: parse or allocate more than the reply copy per query.
 import dgram from "node:dgram";
 import net from "node:net";
-const resp = Buffer.from("0000850000010001000000000377656207736572766963650663" + "6f6e73756c0000010001c00c000100010000000000040a000001", "hex");
+const answers = Math.max(1, Math.min(4090, Number(process.argv[2] ?? 1) || 1));
+const head = Buffer.from("0000850000010001000000000377656207736572766963650663" + "6f6e73756c0000010001", "hex");
+head.writeUInt16BE(answers, 6);
+const rr = Buffer.from("c00c000100010000000000040a000001", "hex");
+const resp = Buffer.concat([head, ...Array.from({ length: answers }, () => rr)]);
 const udp = dgram.createSocket("udp4");
 udp.on("message", (m, r) => {
   const out = Buffer.from(resp);

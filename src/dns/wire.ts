@@ -301,21 +301,49 @@ export class ByteWriter {
   setU16(at: number, v: number): void {
     this.buf.writeUInt16BE(v & 0xffff, at);
   }
-  /** Write a name, compressed against the question when `suffixes` is given. Returns false for an unencodable name. */
+  /**
+   * Write a name, compressed against the question when `suffixes` is given. Returns false for an
+   * unencodable name (an empty label, or one over 63 bytes). Scans the text once: no label array,
+   * no per-label buffers; each suffix is looked up as a slice of the lower-cased name.
+   */
   name(name: string, suffixes: Map<string, number> | null): boolean {
-    const labels = splitName(name);
-    for (let i = 0; i < labels.length; i++) {
+    if (name === "." || name === "") {
+      this.u8(0);
+      return true;
+    }
+    const full = name.charCodeAt(name.length - 1) === 0x2e ? name : `${name}.`;
+    const lower = suffixes === null ? full : full.toLowerCase();
+    let start = 0;
+    while (start < full.length) {
       if (suffixes !== null) {
-        const off = suffixes.get(labels.slice(i).join(".").toLowerCase() + ".");
+        const off = suffixes.get(start === 0 ? lower : lower.slice(start));
         if (off !== undefined) {
           this.u16(0xc000 | off);
           return true;
         }
       }
-      const b = Buffer.from(labels[i]!, "utf8");
-      if (b.length === 0 || b.length > 63) return false;
-      this.u8(b.length);
-      this.bytes(b);
+      const dot = full.indexOf(".", start);
+      const n = dot - start;
+      if (n === 0) return false;
+      let ascii = true;
+      for (let i = start; i < dot; i++) {
+        if (full.charCodeAt(i) >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        if (n > 63) return false;
+        this.room(1 + n);
+        this.buf[this.length++] = n;
+        for (let i = start; i < dot; i++) this.buf[this.length++] = full.charCodeAt(i);
+      } else {
+        const b = Buffer.from(full.slice(start, dot), "utf8");
+        if (b.length > 63) return false;
+        this.u8(b.length);
+        this.bytes(b);
+      }
+      start = dot + 1;
     }
     this.u8(0);
     return true;
@@ -325,28 +353,48 @@ export class ByteWriter {
   }
 }
 
-/** Uncompressed wire length of a name. */
+/** Uncompressed wire length of a name: its text with a trailing dot, in UTF-8 bytes, plus the root byte. */
 export function nameWireLength(name: string): number {
-  let len = 1;
-  for (const l of splitName(name)) len += Buffer.byteLength(l, "utf8") + 1;
-  return len;
+  if (name === "." || name === "") return 1;
+  const dotted = name.charCodeAt(name.length - 1) === 0x2e;
+  let bytes = name.length;
+  for (let i = 0; i < name.length; i++) {
+    if (name.charCodeAt(i) >= 0x80) {
+      bytes = Buffer.byteLength(name, "utf8");
+      break;
+    }
+  }
+  return bytes + (dotted ? 1 : 2);
+}
+
+/** Dotted-quad IPv4 text into 4 bytes (1-3 digits per part, each at most 255), or null. */
+function parseIpv4(s: string): Uint8Array | null {
+  const out = new Uint8Array(4);
+  let part = 0;
+  let val = 0;
+  let digits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || part === 3) return null;
+      out[part++] = val;
+      val = 0;
+      digits = 0;
+      continue;
+    }
+    if (c < 0x30 || c > 0x39 || digits === 3) return null;
+    val = val * 10 + (c - 0x30);
+    digits++;
+    if (val > 255) return null;
+  }
+  if (part !== 3 || digits === 0) return null;
+  out[3] = val;
+  return out;
 }
 
 /** Parse a textual IPv4 or IPv6 address into 4 or 16 bytes; null if it is not an IP. */
 export function parseIp(s: string): Uint8Array | null {
-  if (s.indexOf(":") < 0) {
-    const parts = s.split(".");
-    if (parts.length !== 4) return null;
-    const out = new Uint8Array(4);
-    for (let i = 0; i < 4; i++) {
-      const p = parts[i]!;
-      if (!/^\d{1,3}$/.test(p)) return null;
-      const v = Number(p);
-      if (v > 255) return null;
-      out[i] = v;
-    }
-    return out;
-  }
+  if (s.indexOf(":") < 0) return parseIpv4(s);
   let str = s;
   const pct = str.indexOf("%");
   if (pct >= 0) str = str.slice(0, pct);

@@ -2,14 +2,16 @@
  * tests/dns/wire: parseQuery's question and cache key — the key read off the packet is
  * the cache's key for the lower-cased question (so a parsed query and a name lookup hit
  * the same cached answer), keyQuestion inverts it, and the name text (derived lazily)
- * matches what the packet asked.
+ * matches what the packet asked. Property tests hold the single-pass name writer, the wire
+ * length and the IPv4 parser to naive reference versions (label arrays, regexes).
  */
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as dnsPacket from "dns-packet";
+import fc from "fast-check";
 import { DnsCache } from "../../src/dns/index.ts";
-import { cacheKey, keyQuestion, parseQuery, type ParsedQuery } from "../../src/dns/wire.ts";
+import { ByteWriter, cacheKey, keyQuestion, nameWireLength, parseIp, parseQuery, questionSuffixes, type ParsedQuery } from "../../src/dns/wire.ts";
 import { T_A, T_SRV } from "./consts.ts";
 import { FakeCatalog, populate } from "./fake_catalog.ts";
 import { agentInfo, dnsDefaults } from "./helpers.ts";
@@ -61,6 +63,81 @@ test("a parsed query's key and the name lookup hit the same cached answer", () =
   assert.is(byKey, byName);
   assert.is(c.stats.misses, 1);
   assert.is(c.stats.hits, 1);
+});
+
+// ---- naive references: what the optimised functions must agree with
+
+function refLabels(name: string): string[] {
+  if (name === "." || name === "") return [];
+  return (name.endsWith(".") ? name.slice(0, -1) : name).split(".");
+}
+
+/** Label by label, each suffix joined and lower-cased: the straightforward compressed-name writer. */
+function refName(name: string, suffixes: Map<string, number> | null): Buffer | null {
+  const out: number[] = [];
+  const labels = refLabels(name);
+  for (let i = 0; i < labels.length; i++) {
+    if (suffixes !== null) {
+      const off = suffixes.get(labels.slice(i).join(".").toLowerCase() + ".");
+      if (off !== undefined) return Buffer.from([...out, 0xc0 | (off >> 8), off & 0xff]);
+    }
+    const b = Buffer.from(labels[i]!, "utf8");
+    if (b.length === 0 || b.length > 63) return null;
+    out.push(b.length, ...b);
+  }
+  return Buffer.from([...out, 0]);
+}
+
+function refWireLength(name: string): number {
+  return refLabels(name).reduce((n, l) => n + Buffer.byteLength(l, "utf8") + 1, 1);
+}
+
+function refIpv4(s: string): number[] | null {
+  const parts = s.split(".");
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return null;
+  return parts.map(Number);
+}
+
+const label = fc.oneof(
+  fc.stringMatching(/^[a-zA-Z0-9-]{0,8}$/),
+  fc.constantFrom("web", "WEB", "Web", "service", "SERVICE", "consul", "Consul", "node", "dc1", "DC1", "x".repeat(63), "y".repeat(64), "é", "ünï"),
+  fc.constantFrom("web", "service", "consul"),
+);
+const nameArb = fc.tuple(fc.array(label, { maxLength: 6 }), fc.boolean()).map(([ls, dot]) => (ls.length === 0 ? "." : ls.join(".") + (dot ? "." : "")));
+
+test("property: the single-pass name writer matches the label-by-label reference, with and without compression", () => {
+  fc.assert(
+    fc.property(nameArb, fc.constantFrom("web.service.consul.", "Web.Service.DC1.consul.", "consul."), fc.boolean(), (name, q, compress) => {
+      const sfx = compress ? questionSuffixes(q) : null;
+      const w = new ByteWriter(8);
+      const ok = w.name(name, sfx);
+      const ref = refName(name, sfx);
+      if (ref === null) {
+        assert.is(ok, false, name);
+        return;
+      }
+      assert.ok(ok, name);
+      assert.equal([...w.take()], [...ref], name);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test("property: nameWireLength is the uncompressed length the reference computes", () => {
+  fc.assert(fc.property(nameArb, (name) => assert.is(nameWireLength(name), refWireLength(name), name)), { numRuns: 2000 });
+});
+
+test("property: parseIp agrees with the split-and-regex IPv4 parser on dotted text", () => {
+  const part = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.constantFrom("", "007", "1a", "-1", "0000", " 1"));
+  const text = fc.oneof(fc.array(part, { minLength: 1, maxLength: 6 }).map((ps) => ps.join(".")), fc.string({ maxLength: 12 }).filter((x) => !x.includes(":")));
+  fc.assert(
+    fc.property(text, (s) => {
+      const got = parseIp(s);
+      const want = refIpv4(s);
+      assert.equal(got === null ? null : [...got], want, JSON.stringify(s));
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test.run();
