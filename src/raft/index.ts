@@ -21,5 +21,6 @@ export { committedIndex, majority, quorumValue, voteResult } from "./quorum.ts";
 export type { VoteResult } from "./quorum.ts";
 export { bootstrapEntries } from "./bootstrap.ts";
 export type * from "./types.ts";
-export { RaftServer, timerSchedule, METHOD_APPLY, METHOD_MSGS, METHOD_READ_INDEX } from "./driver.ts";
-export type { RaftRpcClient, RaftRpcServer, RaftServerDeps } from "./driver.ts";
+export { RaftServer } from "./driver.ts";
+export { timerSchedule, METHOD_APPLY, METHOD_MSGS, METHOD_READ_INDEX } from "./driver_types.ts";
+export type { RaftRpcClient, RaftRpcServer, RaftServerDeps } from "./driver_types.ts";
