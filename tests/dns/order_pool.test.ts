@@ -25,6 +25,18 @@ async function start(cat: FakeCatalog): Promise<{ srv: DnsServer; port: number }
   return { srv, port: srv.address().udp.port };
 }
 
+/** Runs `fn` against a DNS server over a catalog with `n` instances of `service`; closes the server after. */
+async function withServer(service: string, n: number, fn: (port: number, cat: FakeCatalog) => Promise<void>): Promise<void> {
+  const cat = new FakeCatalog();
+  populate(cat, service, n);
+  const { srv, port } = await start(cat);
+  try {
+    await fn(port, cat);
+  } finally {
+    await srv.close();
+  }
+}
+
 const ips = (d: Decoded): string[] => d.answers.map((a) => (a.type === "A" ? a.data : ""));
 
 async function tcpMany(port: number, name: string, type: "A" | "SRV", n: number): Promise<Decoded[]> {
@@ -35,10 +47,7 @@ async function tcpMany(port: number, name: string, type: "A" | "SRV", n: number)
 }
 
 test("TCP A with 100 instances: each reply has every instance once, its own id, and orders differ", async () => {
-  const cat = new FakeCatalog();
-  populate(cat, "web", 100);
-  const { srv, port } = await start(cat);
-  try {
+  await withServer("web", 100, async (port) => {
     const all = (await tcpMany(port, "web.service.consul", "A", 64));
     const expected = [...ips(all[0]!)].sort();
     assert.is(expected.length, 100);
@@ -55,31 +64,21 @@ test("TCP A with 100 instances: each reply has every instance once, its own id, 
       orders.add(ips(d).join(","));
     });
     assert.ok(orders.size >= 3, `only ${orders.size} distinct orders over 64 replies`);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test("orders keep changing: slots are re-shuffled after their reuse count", async () => {
-  const cat = new FakeCatalog();
-  populate(cat, "web", 40);
-  const { srv, port } = await start(cat);
-  try {
+  await withServer("web", 40, async (port) => {
     const orders = new Set<string>();
     for (let round = 0; round < 4; round++) {
       for (const d of await tcpMany(port, "web.service.consul", "A", 64)) orders.add(ips(d).join(","));
     }
     assert.ok(orders.size > DNS_ORDER_POOL_SIZE, `${orders.size} distinct orders over 256 replies (pool of ${DNS_ORDER_POOL_SIZE})`);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test("TCP SRV with 1000 instances stays within Consul's 64 KiB bound, each answer with its node's A record", async () => {
-  const cat = new FakeCatalog();
-  populate(cat, "big", 1000);
-  const { srv, port } = await start(cat);
-  try {
+  await withServer("big", 1000, async (port) => {
     const packets = [query("big.service.consul", "SRV", { id: 1 }), query("big.service.consul", "SRV", { id: 2 })];
     const raw = await tcpAsk(port, packets, 2, 10_000);
     assert.is(raw.length, 2);
@@ -93,16 +92,11 @@ test("TCP SRV with 1000 instances stays within Consul's 64 KiB bound, each answe
       const extra = new Set(d.additionals.filter((a) => a.type === "A").map((a) => a.name));
       for (const t of targets) assert.ok(extra.has(t), `A record for ${t}`);
     }
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test("EDNS UDP with a 4096-byte payload: as many instances as fit, OPT echoed; plain UDP keeps its three", async () => {
-  const cat = new FakeCatalog();
-  populate(cat, "web", 1000);
-  const { srv, port } = await start(cat);
-  try {
+  await withServer("web", 1000, async (port) => {
     const r = await udpAsk(port, query("web.service.consul", "A", { id: 77, edns: 4096 }));
     assert.ok(r !== null);
     assert.ok(r.length <= 4096, `reply of ${r.length} bytes`);
@@ -115,16 +109,11 @@ test("EDNS UDP with a 4096-byte payload: as many instances as fit, OPT echoed; p
     const plain = await udpAsk(port, query("web.service.consul", "A", { id: 78 }));
     assert.ok(plain !== null);
     assert.is(decode(plain).answers.length, 3);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test("a catalog change is seen at once: the pool belongs to the answer it was built from", async () => {
-  const cat = new FakeCatalog();
-  populate(cat, "web", 30);
-  const { srv, port } = await start(cat);
-  try {
+  await withServer("web", 30, async (port, cat) => {
     const before = await tcpMany(port, "web.service.consul", "A", 20);
     assert.ok(before.every((d) => d.answers.length === 30));
     cat.addNode({ node: "late", address: "10.9.9.9" });
@@ -135,16 +124,11 @@ test("a catalog change is seen at once: the pool belongs to the answer it was bu
       assert.is(d.answers.length, 31);
       assert.ok(ips(d).includes("10.9.9.9"));
     }
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test("every instance leads some reply: each query starts the answer section at a random record", async () => {
-  const cat = new FakeCatalog();
-  populate(cat, "web", 20);
-  const { srv, port } = await start(cat);
-  try {
+  await withServer("web", 20, async (port) => {
     const replies = await tcpMany(port, "web.service.consul", "A", 300);
     const first = new Map<string, number>();
     for (const d of replies) {
@@ -155,17 +139,12 @@ test("every instance leads some reply: each query starts the answer section at a
     assert.is(first.size, 20, `instances that led a reply: ${first.size} of 20`);
     // 300 draws over 20 instances: 15 each on average; none near half of all replies.
     for (const [ip, n] of first) assert.ok(n < 60, `${ip} led ${n} of 300 replies`);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test("a reader that stops reading: 16 KB replies back up, and all 300 arrive in order once it reads again", async () => {
-  const cat = new FakeCatalog();
-  populate(cat, "big", 1000);
-  const { srv, port } = await start(cat);
   const n = 300; // ~4.8 MB of replies: well past the server's 1 MiB write bound
-  try {
+  await withServer("big", 1000, async (port) => {
     const ids = await new Promise<number[]>((resolve, reject) => {
       const sock = net.connect(port, "127.0.0.1");
       const got: number[] = [];
@@ -206,9 +185,7 @@ test("a reader that stops reading: 16 KB replies back up, and all 300 arrive in 
       });
     });
     assert.equal(ids, Array.from({ length: n }, (_, i) => i + 1));
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test.run();
