@@ -56,13 +56,17 @@ function txtStrings(text: string): Buffer[] {
   return out;
 }
 
+/** One writer for every record (encodeRr is synchronous; take() copies the bytes out). */
+const scratch = new ByteWriter(512);
+
 /**
  * Encode one record. `suffixes` (from questionSuffixes) enables compression against the
  * question; null writes names in full. Returns null for a record that cannot be encoded
  * (bad name or address): such records are left out of answers.
  */
 export function encodeRr(rr: Rr, suffixes: Map<string, number> | null): EncodedRr | null {
-  const w = new ByteWriter(64);
+  const w = scratch;
+  w.reset();
   if (!w.name(rr.name, suffixes)) return null;
   w.u16(typeCode(rr));
   w.u16(C_IN);

@@ -348,6 +348,11 @@ export class ByteWriter {
     this.u8(0);
     return true;
   }
+  /** Start over (the buffer is kept: one writer serves many records). */
+  reset(): void {
+    this.length = 0;
+  }
+  /** A copy of what was written (the writer's buffer is reused). */
   take(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.length));
   }
