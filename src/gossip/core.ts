@@ -30,8 +30,6 @@ import { advanceProbe, startProbe } from "./core_probe.ts";
 import { SwimState } from "./core_state.ts";
 import type { Address, CoreDeps, Effect, LocalNode, Member } from "./core_types.ts";
 
-export type { Address, CoreDeps, Effect, LocalNode, Member } from "./core_types.ts";
-
 export class SwimCore {
   readonly config: GossipConfig;
   readonly name: string;

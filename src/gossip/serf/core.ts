@@ -44,19 +44,6 @@ import { broadcastJoin, joinIntent, leaveIntent, nodeJoin, nodeLeave, nodeUpdate
 import { SerfState } from "./core_state.ts";
 import type { IncomingQuery, QueryParams, SerfConfig, SerfEffect, SerfMember } from "./core_types.ts";
 
-export { defaultSerfConfig } from "./core_types.ts";
-export type {
-  IncomingQuery,
-  MemberEvent,
-  MemberEventType,
-  MemberStatus,
-  QueryParams,
-  SerfConfig,
-  SerfEffect,
-  SerfMember,
-  UserEvent,
-} from "./core_types.ts";
-
 export class SerfCore {
   readonly config: SerfConfig;
   readonly clock: LamportClock;
