@@ -8,7 +8,7 @@
 
 import type { Coordinate } from "../coordinate/index.ts";
 import type { GossipConfig } from "./config.ts";
-import type { MemberEvent, SerfConfig, SerfMember, UserEvent } from "./serf/core.ts";
+import type { MemberEvent, SerfConfig, SerfMember, UserEvent } from "./serf/core_types.ts";
 import type { QueryFilter } from "./serf/messages.ts";
 import type { MergePolicy } from "./merge.ts";
 

@@ -23,7 +23,7 @@ export {
 } from "./crypto.ts";
 export { Keyring } from "./keyring.ts";
 export { SwimCore } from "./core.ts";
-export type { Address, CoreDeps, Effect, LocalNode, Member } from "./core.ts";
+export type { Address, CoreDeps, Effect, LocalNode, Member } from "./core_types.ts";
 export {
   devConfig,
   lanConfig,

@@ -24,7 +24,7 @@ import { GossipDriver } from "./driver.ts";
 import { nodeEndpoint } from "./driver_comlink.ts";
 import type { GossipHandle, GossipOptions, LogLevel, QueryOptions, QueryResult } from "./driver_types.ts";
 import type { Coordinate } from "../coordinate/index.ts";
-import type { MemberEvent, SerfMember, UserEvent } from "./serf/core.ts";
+import type { MemberEvent, SerfMember, UserEvent } from "./serf/core_types.ts";
 import type { GossipWorkerApi, GossipWorkerData, GossipWorkerEvent } from "../workers/gossip_worker.ts";
 
 export interface StartGossipOptions extends GossipOptions {

@@ -14,7 +14,7 @@ import * as Comlink from "comlink";
 import { GossipDriver } from "../gossip/driver.ts";
 import { nodeEndpoint } from "../gossip/driver_comlink.ts";
 import type { GossipOptions, QueryOptions, QueryResult } from "../gossip/driver_types.ts";
-import type { MemberEvent, SerfMember, UserEvent } from "../gossip/serf/core.ts";
+import type { MemberEvent, SerfMember, UserEvent } from "../gossip/serf/core_types.ts";
 import type { Coordinate } from "../coordinate/index.ts";
 
 export interface GossipWorkerData {

@@ -5,7 +5,8 @@
  * Must never: export socket or timer code (the driver runs it).
  */
 
-export { SerfCore, defaultSerfConfig } from "./core.ts";
+export { SerfCore } from "./core.ts";
+export { defaultSerfConfig } from "./core_types.ts";
 export type {
   IncomingQuery,
   MemberEvent,
@@ -16,7 +17,7 @@ export type {
   SerfEffect,
   SerfMember,
   UserEvent,
-} from "./core.ts";
+} from "./core_types.ts";
 export {
   aggregateKeyResponses,
   answerKeyQuery,
