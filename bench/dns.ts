@@ -94,7 +94,7 @@ const median = (xs: readonly number[]): number => {
 };
 
 /** Half-peak latency runs per target (the median p99 is the row's figure; the machine is noisy). */
-const HALF_PEAK_RUNS = 3;
+const HALF_PEAK_RUNS = 5;
 
 /** The server-and-ceiling section (a DNS server over a real Store in a child process). */
 async function serversSection(tmp: string, raw: Record<string, unknown>): Promise<string> {
