@@ -14,13 +14,8 @@ import { COMPOUND_HEADER_OVERHEAD, COMPOUND_PART_OVERHEAD, encodeMessage } from 
 import type { Message } from "./wire.ts";
 import type { SwimState } from "./core_state.ts";
 import type { Address, Member } from "./core_types.ts";
+import { ipText } from "./ip_text.ts";
 
-function ipString(a: Uint8Array): string {
-  if (a.length === 4) return a.join(".");
-  const parts: string[] = [];
-  for (let i = 0; i + 1 < a.length; i += 2) parts.push((((a[i] ?? 0) << 8) | (a[i + 1] ?? 0)).toString(16));
-  return parts.join(":");
-}
 
 /** Up to k distinct random nodes not excluded, probing at most 3n random slots (memberlist kRandomNodes). */
 export function kRandomNodes(s: SwimState, k: number, exclude: (n: Member) => boolean): Member[] {
@@ -69,7 +64,7 @@ export function sendMsg(s: SwimState, to: Address, m: Message): void {
   const msg = encodeMessage(m);
   const avail = packetBudget(s) - msg.length;
   const extra = s.queue.getBroadcasts(COMPOUND_PART_OVERHEAD, avail, s.nodes.length);
-  const byIp = s.nodeMap.get(ipString(to.addr));
+  const byIp = s.nodeMap.get(ipText(to.addr));
   const crc = byIp !== undefined && (byIp.vsn[1] ?? 0) >= 5;
   s.effects.push({ kind: "packet", to, parts: [msg, ...extra], crc });
 }

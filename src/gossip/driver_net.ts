@@ -40,12 +40,7 @@ export function ipBytes(ip: string): Uint8Array {
   return out;
 }
 
-export function ipText(a: Uint8Array): string {
-  if (a.length === 4) return a.join(".");
-  const parts: string[] = [];
-  for (let i = 0; i + 1 < a.length; i += 2) parts.push((((a[i] ?? 0) << 8) | (a[i + 1] ?? 0)).toString(16));
-  return parts.join(":");
-}
+export { ipText } from "./ip_text.ts";
 
 export interface StreamOpenOptions {
   keys: readonly Uint8Array[];

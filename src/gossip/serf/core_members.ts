@@ -16,17 +16,12 @@ import { decodeTags, encodeSerfMessage } from "./messages.ts";
 import type { JoinMsg, LeaveMsg } from "./messages.ts";
 import type { Intent, MemberState, SerfState } from "./core_state.ts";
 import type { MemberEventType, MemberStatus, SerfMember } from "./core_types.ts";
+import { ipText } from "../ip_text.ts";
 
-function ipString(a: Uint8Array): string {
-  if (a.length === 4) return a.join(".");
-  const parts: string[] = [];
-  for (let i = 0; i + 1 < a.length; i += 2) parts.push((((a[i] ?? 0) << 8) | (a[i + 1] ?? 0)).toString(16));
-  return parts.join(":");
-}
 
 function toMember(m: Member, status: MemberStatus): SerfMember {
   return {
-    name: m.name, addr: ipString(m.addr), port: m.port, tags: decodeTags(m.meta), status, vsn: [...m.vsn],
+    name: m.name, addr: ipText(m.addr), port: m.port, tags: decodeTags(m.meta), status, vsn: [...m.vsn],
   };
 }
 
