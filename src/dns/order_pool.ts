@@ -87,7 +87,7 @@ function build(p: Prepared, o: SelectOptions, key: number): Slot {
     body: whole.subarray(HEADER_LEN + p.question.length),
     count: sel.count,
     truncated: sel.truncated,
-    nscount: sel.dropAuth ? 0 : p.authRrs.length,
+    nscount: sel.dropAuth ? 0 : p.authCount,
     arcount: sel.extraCount,
     ans,
     rotatable,

@@ -12,12 +12,12 @@
 
 import type { DnsConfig } from "../agent/config/types.ts";
 import type { Answer, Built } from "./types.ts";
-import { encodeRr, type Rr } from "./records.ts";
+import { encodeRrInto, type Rr } from "./records.ts";
 import {
   DNS_MAX_UDP_ANSWER_LIMIT, DNS_MAX_UDP_PAYLOAD, DNS_ORDER_POOL_MIN_ENTRIES, DNS_ORDER_POOL_SIZE, DNS_TCP_MAX_ANSWERS, DNS_TCP_MAX_RESPONSE, DNS_TCP_MAX_SRV_ANSWERS,
 } from "../shared/limits.ts";
 import {
-  FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LEN, OPT_BASE_LEN, T_OPT, nameToWire, questionSuffixes,
+  ByteWriter, FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LEN, OPT_BASE_LEN, T_OPT, nameToWire, questionSuffixes,
 } from "./wire.ts";
 
 export interface Prepared {
@@ -28,24 +28,30 @@ export interface Prepared {
   /** Question section bytes: name + type + class. */
   readonly question: Buffer;
   readonly n: number;
-  readonly rrs: readonly Rr[];
-  readonly ans: readonly Buffer[];
+  /** The structured records behind the bytes: kept only for materialize() (resolve() and tests), null in the answer cache. */
+  readonly records: PreparedRecords | null;
+  /** Every entry's answer record, back to back (one buffer per answer, not one per record). */
+  readonly ansSlab: Buffer;
+  readonly ansOff: Int32Array;
   readonly ansLen: Int32Array;
   readonly ansLenU: Int32Array;
   readonly ansSerial: Int32Array;
-  /** Extra group of each entry (index into groupBytes) or -1. */
+  /** Extra group of each entry (index into groupOff / groupLen) or -1. */
   readonly group: Int32Array;
-  readonly groupRrs: readonly (readonly Rr[])[];
-  readonly groupBytes: readonly Buffer[];
+  /** Every group's extra records, back to back. */
+  readonly groupSlab: Buffer;
+  readonly groupOff: Int32Array;
   readonly groupLen: Int32Array;
   readonly groupLenU: Int32Array;
   readonly groupCount: Int32Array;
-  readonly authRrs: readonly Rr[];
+  /** Records in the authority section. */
+  readonly authCount: number;
   readonly auth: Buffer;
   readonly authLen: number;
   readonly authLenU: number;
   readonly authSerial: readonly number[];
-  readonly fixedRrs: readonly Rr[];
+  /** Records always in the additional section. */
+  readonly fixedCount: number;
   readonly fixed: Buffer;
   readonly fixedLen: number;
   readonly fixedLenU: number;
@@ -63,34 +69,59 @@ export interface Prepared {
   readonly bytes: number;
 }
 
+/** The records a Prepared was encoded from, per section (answers by entry, extras by group). */
+export interface PreparedRecords {
+  readonly rrs: readonly Rr[];
+  readonly groupRrs: readonly (readonly Rr[])[];
+  readonly authRrs: readonly Rr[];
+  readonly fixedRrs: readonly Rr[];
+}
+
 interface Section {
   rrs: Rr[];
-  bytes: Buffer;
+  /** Where the section starts in its writer. */
+  start: number;
   len: number;
   lenU: number;
   serial: number[];
 }
 
-function encodeSection(rrs: readonly Rr[], sfx: Map<string, number> | null): Section {
-  const parts: Buffer[] = [];
+/** Append the encodable records of `rrs` to `w` (unencodable ones are left out). */
+function encodeSection(rrs: readonly Rr[], sfx: Map<string, number> | null, w: ByteWriter): Section {
   const kept: Rr[] = [];
   const serial: number[] = [];
-  let len = 0;
+  const start = w.length;
   let lenU = 0;
   for (const rr of rrs) {
-    const e = encodeRr(rr, sfx);
+    const at = w.length;
+    const e = encodeRrInto(w, rr, sfx);
     if (e === null) continue;
-    if (e.serialAt >= 0) serial.push(len + e.serialAt);
-    parts.push(e.bytes);
+    if (e.serialAt >= 0) serial.push(at - start + e.serialAt);
     kept.push(rr);
-    len += e.bytes.length;
     lenU += e.uncompressedLen;
   }
-  return { rrs: kept, bytes: Buffer.concat(parts, len), len, lenU, serial };
+  return { rrs: kept, start, len: w.length - start, lenU, serial };
 }
 
-/** Encode a built answer for one question name (lower case) / type / class. */
-export function prepare(b: Built, qname: string, qtype: number, qclass: number, compress: boolean): Prepared {
+/** A section in a buffer of its own. */
+function sectionBytes(rrs: readonly Rr[], sfx: Map<string, number> | null): Section & { bytes: Buffer } {
+  const w = new ByteWriter(256);
+  const sec = encodeSection(rrs, sfx, w);
+  return { ...sec, bytes: w.take() };
+}
+
+/** Copy `len` bytes of `src` from `at` into `dst` at `pos` (a plain loop: no view object per copy). */
+function copyRange(src: Buffer, at: number, len: number, dst: Buffer, pos: number): number {
+  for (let i = 0; i < len; i++) dst[pos + i] = src[at + i]!;
+  return len;
+}
+
+/**
+ * Encode a built answer for one question name (lower case) / type / class. `keepRecords` keeps the
+ * structured records for materialize(); the answer cache leaves them out (fewer long-lived objects:
+ * a rebuilt answer survives into the old generation, and every object it holds costs a scavenge copy).
+ */
+export function prepare(b: Built, qname: string, qtype: number, qclass: number, compress: boolean, keepRecords = false): Prepared {
   const qwire = nameToWire(qname) ?? Buffer.from([0]);
   const question = Buffer.allocUnsafe(qwire.length + 4);
   qwire.copy(question, 0);
@@ -99,7 +130,9 @@ export function prepare(b: Built, qname: string, qtype: number, qclass: number, 
   const sfx = compress ? questionSuffixes(qname) : null;
 
   const rrs: Rr[] = [];
-  const ans: Buffer[] = [];
+  const aw = new ByteWriter(Math.max(256, b.entries.length * 32));
+  const gw = new ByteWriter(256);
+  const offs: number[] = [];
   const lens: number[] = [];
   const lensU: number[] = [];
   const serials: number[] = [];
@@ -107,8 +140,11 @@ export function prepare(b: Built, qname: string, qtype: number, qclass: number, 
   const groupIds = new Map<string, number>();
   const groupSecs: Section[] = [];
   for (const e of b.entries) {
-    const enc = encodeRr(e.rr, sfx);
+    const at = aw.length;
+    const enc = encodeRrInto(aw, e.rr, sfx);
     if (enc === null) continue;
+    const uncompressed = enc.uncompressedLen;
+    const serialAt = enc.serialAt;
     let g = -1;
     if (e.extra.length > 0) {
       const key = e.group ?? `#${groupSecs.length}`;
@@ -117,19 +153,19 @@ export function prepare(b: Built, qname: string, qtype: number, qclass: number, 
       else {
         g = groupSecs.length;
         groupIds.set(key, g);
-        groupSecs.push(encodeSection(e.extra, sfx));
+        groupSecs.push(encodeSection(e.extra, sfx, gw));
       }
     }
-    rrs.push(e.rr);
-    ans.push(enc.bytes);
-    lens.push(enc.bytes.length);
-    lensU.push(enc.uncompressedLen);
-    serials.push(enc.serialAt);
+    if (keepRecords) rrs.push(e.rr);
+    offs.push(at);
+    lens.push(aw.length - at);
+    lensU.push(uncompressed);
+    serials.push(serialAt);
     groups.push(g);
   }
-  const auth = encodeSection(b.authority, sfx);
-  const fixed = encodeSection(b.additional, sfx);
-  const n = ans.length;
+  const auth = sectionBytes(b.authority, sfx);
+  const fixed = sectionBytes(b.additional, sfx);
+  const n = offs.length;
   let minEntry = 0x7fffffff;
   let bytes = question.length + auth.len + fixed.len + 256;
   for (let i = 0; i < n; i++) {
@@ -144,13 +180,14 @@ export function prepare(b: Built, qname: string, qtype: number, qclass: number, 
   const perm = new Int32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
   return {
-    kind: "records", rcode: b.rcode, aa: b.aa, ra: b.ra, question, n, rrs, ans,
+    kind: "records", rcode: b.rcode, aa: b.aa, ra: b.ra, question, n, ansSlab: aw.take(), ansOff: Int32Array.from(offs),
+    records: keepRecords ? { rrs, groupRrs: groupSecs.map((s) => s.rrs), authRrs: auth.rrs, fixedRrs: fixed.rrs } : null,
     ansLen: Int32Array.from(lens), ansLenU: Int32Array.from(lensU), ansSerial: Int32Array.from(serials),
-    group: Int32Array.from(groups), groupRrs: groupSecs.map((s) => s.rrs), groupBytes: groupSecs.map((s) => s.bytes),
+    group: Int32Array.from(groups), groupSlab: gw.take(), groupOff: Int32Array.from(groupSecs.map((s) => s.start)),
     groupLen: Int32Array.from(groupSecs.map((s) => s.len)), groupLenU: Int32Array.from(groupSecs.map((s) => s.lenU)),
     groupCount: Int32Array.from(groupSecs.map((s) => s.rrs.length)),
-    authRrs: auth.rrs, auth: auth.bytes, authLen: auth.len, authLenU: auth.lenU, authSerial: auth.serial,
-    fixedRrs: fixed.rrs, fixed: fixed.bytes, fixedLen: fixed.len, fixedLenU: fixed.lenU,
+    authCount: auth.rrs.length, auth: auth.bytes, authLen: auth.len, authLenU: auth.lenU, authSerial: auth.serial,
+    fixedCount: fixed.rrs.length, fixed: fixed.bytes, fixedLen: fixed.len, fixedLenU: fixed.lenU,
     shuffle: b.shuffle, aLimit: b.aLimit, srv: b.srv, minEntry: n === 0 ? 0 : minEntry, perm,
     stamp: new Uint32Array(groupSecs.length), gen: 0, bytes,
   };
@@ -255,7 +292,7 @@ export function select(p: Prepared, o: SelectOptions, out?: Selection): Selectio
   // Final wire size (compressed form, as sent).
   const gen2 = nextGen(p);
   let size = HEADER_LEN + p.question.length + p.fixedLen + optLen + (dropAuth ? 0 : p.authLen);
-  let extraCount = p.fixedRrs.length;
+  let extraCount = p.fixedCount;
   for (let i = 0; i < count; i++) {
     const e = perm[i]!;
     size += p.ansLen[e]!;
@@ -273,22 +310,24 @@ export function select(p: Prepared, o: SelectOptions, out?: Selection): Selectio
 
 /** The structured answer for a selection (resolve() and tests). */
 export function materialize(p: Prepared, sel: Selection, enableTruncate: boolean): Answer {
+  const r = p.records;
+  if (r === null) throw new Error("materialize: the answer was prepared without its records (keepRecords)");
   const answer: Rr[] = [];
   const additional: Rr[] = [];
   const gen = nextGen(p);
   for (let i = 0; i < sel.count; i++) {
     const e = p.perm[i]!;
-    answer.push(p.rrs[e]!);
+    answer.push(r.rrs[e]!);
     const g = p.group[e]!;
     if (g >= 0 && p.stamp[g] !== gen) {
       p.stamp[g] = gen;
-      additional.push(...p.groupRrs[g]!);
+      additional.push(...r.groupRrs[g]!);
     }
   }
-  additional.push(...p.fixedRrs);
+  additional.push(...r.fixedRrs);
   return {
     kind: "response", rcode: p.rcode, aa: p.aa, ra: p.ra, tc: sel.truncated && enableTruncate,
-    answer, authority: sel.dropAuth ? [] : p.authRrs, additional,
+    answer, authority: sel.dropAuth ? [] : r.authRrs, additional,
   };
 }
 
@@ -317,7 +356,7 @@ export function assemble(p: Prepared, q: AssembleQuery, sel: Selection, tc: bool
   out.writeUInt16BE(responseFlags(q.flags, p.rcode, p.aa, p.ra, tc), h + 2);
   out.writeUInt16BE(1, h + 4);
   out.writeUInt16BE(sel.count, h + 6);
-  out.writeUInt16BE(sel.dropAuth ? 0 : p.authRrs.length, h + 8);
+  out.writeUInt16BE(sel.dropAuth ? 0 : p.authCount, h + 8);
   out.writeUInt16BE(sel.extraCount + (sel.optLen > 0 ? 1 : 0), h + 10);
   let pos = h + HEADER_LEN;
   pos += p.question.copy(out, pos);
@@ -325,7 +364,7 @@ export function assemble(p: Prepared, q: AssembleQuery, sel: Selection, tc: bool
   for (let i = 0; i < sel.count; i++) {
     const e = perm[i]!;
     const at = pos;
-    pos += p.ans[e]!.copy(out, pos);
+    pos += copyRange(p.ansSlab, p.ansOff[e]!, p.ansLen[e]!, out, pos);
     const s = p.ansSerial[e]!;
     if (s >= 0) out.writeUInt32BE(serial >>> 0, at + s);
   }
@@ -339,7 +378,7 @@ export function assemble(p: Prepared, q: AssembleQuery, sel: Selection, tc: bool
     const g = p.group[perm[i]!]!;
     if (g >= 0 && p.stamp[g] !== gen) {
       p.stamp[g] = gen;
-      pos += p.groupBytes[g]!.copy(out, pos);
+      pos += copyRange(p.groupSlab, p.groupOff[g]!, p.groupLen[g]!, out, pos);
     }
   }
   if (p.fixedLen > 0) pos += p.fixed.copy(out, pos);

@@ -27,11 +27,10 @@ export type Rr =
     readonly refresh: number; readonly retry: number; readonly expire: number; readonly minimum: number;
   };
 
-/** One encoded record: its bytes, its uncompressed length, and where an SOA serial sits (-1 if none). */
+/** What encodeRrInto reports of a record it appended: its uncompressed length and where an SOA serial sits in it (-1 if none). */
 export interface EncodedRr {
-  readonly bytes: Buffer;
-  readonly uncompressedLen: number;
-  readonly serialAt: number;
+  uncompressedLen: number;
+  serialAt: number;
 }
 
 function typeCode(rr: Rr): number {
@@ -56,17 +55,23 @@ function txtStrings(text: string): Buffer[] {
   return out;
 }
 
-/** One writer for every record (encodeRr is synchronous; take() copies the bytes out). */
-const scratch = new ByteWriter(512);
+/** encodeRrInto's report, reused: read it before the next call. */
+const report: EncodedRr = { uncompressedLen: 0, serialAt: -1 };
 
 /**
- * Encode one record. `suffixes` (from questionSuffixes) enables compression against the
- * question; null writes names in full. Returns null for a record that cannot be encoded
- * (bad name or address): such records are left out of answers.
+ * Append one record to `w`. `suffixes` (from questionSuffixes) enables compression against the
+ * question; null writes names in full. Returns null, with `w` as it was, for a record that cannot
+ * be encoded (bad name or address): such records are left out of answers. The report is shared
+ * between calls (read it at once).
  */
-export function encodeRr(rr: Rr, suffixes: Map<string, number> | null): EncodedRr | null {
-  const w = scratch;
-  w.reset();
+export function encodeRrInto(w: ByteWriter, rr: Rr, suffixes: Map<string, number> | null): EncodedRr | null {
+  const at = w.length;
+  const r = encodeBody(w, rr, suffixes, at);
+  if (r === null) w.truncate(at);
+  return r;
+}
+
+function encodeBody(w: ByteWriter, rr: Rr, suffixes: Map<string, number> | null, at: number): EncodedRr | null {
   if (!w.name(rr.name, suffixes)) return null;
   w.u16(typeCode(rr));
   w.u16(C_IN);
@@ -108,7 +113,7 @@ export function encodeRr(rr: Rr, suffixes: Map<string, number> | null): EncodedR
       break;
     case "SOA":
       if (!w.name(rr.mname, suffixes) || !w.name(rr.rname, suffixes)) return null;
-      serialAt = w.length;
+      serialAt = w.length - at;
       w.u32(rr.serial);
       w.u32(rr.refresh);
       w.u32(rr.retry);
@@ -120,5 +125,7 @@ export function encodeRr(rr: Rr, suffixes: Map<string, number> | null): EncodedR
   const rdlen = w.length - start;
   if (rdlen > 0xffff) return null;
   w.setU16(lenAt, rdlen);
-  return { bytes: w.take(), uncompressedLen: unc, serialAt };
+  report.uncompressedLen = unc;
+  report.serialAt = serialAt;
+  return report;
 }

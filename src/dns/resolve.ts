@@ -442,7 +442,7 @@ export function build(qname: string, qtype: number, ctx: ResolveContext): BuildR
 export function resolve(q: Question, ctx: ResolveContext): Answer {
   const b = build(q.name, q.type, ctx);
   if (b.kind === "recurse") return b;
-  const p = prepare(b, canonicalQname(q.name), q.type, q.class ?? 1, !ctx.config.disableCompression);
+  const p = prepare(b, canonicalQname(q.name), q.type, q.class ?? 1, !ctx.config.disableCompression, true);
   const sel = select(p, {
     transport: q.transport, udpSize: q.udpSize ?? null, ecsLen: q.ecsLen ?? 0, config: ctx.config, rng: ctx.rng,
   });

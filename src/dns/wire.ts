@@ -348,9 +348,9 @@ export class ByteWriter {
     this.u8(0);
     return true;
   }
-  /** Start over (the buffer is kept: one writer serves many records). */
-  reset(): void {
-    this.length = 0;
+  /** Drop what was written after `length` (a record that turned out unencodable). */
+  truncate(length: number): void {
+    if (length < this.length) this.length = length;
   }
   /** A copy of what was written (the writer's buffer is reused). */
   take(): Buffer {

@@ -7,7 +7,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { DnsCache, RECURSE } from "../../src/dns/index.ts";
-import { select } from "../../src/dns/prepared.ts";
+import { materialize, select } from "../../src/dns/prepared.ts";
 import { T_A, T_SRV } from "./consts.ts";
 import { FakeCatalog, populate } from "./fake_catalog.ts";
 import { agentInfo, dnsDefaults, seeded } from "./helpers.ts";
@@ -85,6 +85,20 @@ test("a cached answer is reshuffled on every query", () => {
   }
   assert.ok(firsts.size > 30, `first answer varied over ${firsts.size} instances`);
   c.clear();
+});
+
+test("cached answers keep their bytes, not the structured records (materialize refuses them)", () => {
+  const cat = new FakeCatalog();
+  populate(cat, "web", 20);
+  const c = mk(cat);
+  const p = c.get("web.service.consul.", T_SRV, 1);
+  if (p === RECURSE) throw new Error("a service answer, not recursion");
+  assert.is(p.records, null);
+  assert.is(p.n, 20);
+  assert.is(p.ansOff.length, 20);
+  assert.ok(p.ansSlab.length >= p.ansLen.reduce((a, b) => a + b, 0));
+  const sel = select(p, { transport: "tcp", udpSize: null, ecsLen: 0, config: dnsDefaults(), rng: seeded(1) });
+  assert.throws(() => materialize(p, sel, false), /keepRecords/);
 });
 
 test.run();
