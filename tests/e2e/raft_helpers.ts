@@ -52,16 +52,26 @@ export async function leaderOf(n: RaftNode): Promise<string> {
 /** Waits until every given node names the same non-empty leader (other than `not`); returns that node. */
 export async function agreedLeader<N extends RaftNode>(all: readonly N[], among: readonly N[], ms: number, not = ""): Promise<N> {
   let leader: N | undefined;
-  await waitFor(
-    async () => {
-      const ls = await Promise.all(among.map((n) => leaderOf(n)));
-      const first = ls[0] ?? "";
-      leader = first !== "" && first !== not && ls.every((l) => l === first) ? all.find((n) => n.rpcAddr === first) : undefined;
-      return leader !== undefined;
-    },
-    ms,
-    `an agreed leader among ${among.map((n) => n.name).join(",")}`,
-  );
+  let views: string[] = [];
+  try {
+    await waitFor(
+      async () => {
+        views = await Promise.all(among.map((n) => leaderOf(n)));
+        const first = views[0] ?? "";
+        leader = first !== "" && first !== not && views.every((l) => l === first) ? all.find((n) => n.rpcAddr === first) : undefined;
+        return leader !== undefined;
+      },
+      ms,
+      `an agreed leader among ${among.map((n) => n.name).join(",")}`,
+    );
+  } catch (e) {
+    // Say who each node thought led, and what each logged last (an election that never settles).
+    const detail = among.map((n, i) => {
+      const out = (n as Partial<ServerNode>).proc?.output() ?? "";
+      return `--- ${n.name} (${n.rpcAddr}) sees leader "${views[i] ?? ""}"; last log lines:\n${out.split("\n").slice(-12).join("\n")}`;
+    });
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\n${detail.join("\n")}`);
+  }
   return leader as N;
 }
 
