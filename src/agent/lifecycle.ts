@@ -18,6 +18,7 @@ import { SERF_LAN_KEYRING } from "./keyring_file.ts";
 import { startAgent, resolveNodeId, type AgentOptions, type HttpListener, type RunningAgent } from "./agent.ts";
 import { versionInfo } from "../shared/version.ts";
 import { isDeno } from "../platform/runtime.ts";
+import { tuneGcForLatency } from "../platform/gc.ts";
 import { dnsResponderFromConfig, startDnsFromConfig, type DnsServer } from "../dns/index.ts";
 // ---- reload and monitor (imports)
 import { MonitorHub, monitoredLogger } from "./monitor.ts";
@@ -208,6 +209,8 @@ export async function runAgent(cfg: RuntimeConfig, reloadLoad?: ReloadLoad): Pro
   // ---- end reload and monitor
   const log = logger.named("agent");
   for (const w of cfg.warnings) log("warn", w);
+  const gcFlags = tuneGcForLatency();
+  if (gcFlags.length > 0) log("debug", `V8 flags: ${gcFlags.join(" ")}`);
   // LAN gossip: PUT /v1/agent/leave asks the process to stop after its leave.
   let requestStop: ((exitCode: number) => void) | undefined;
   let opts = { ...agentOptions(cfg), monitor, reloadLoad, requestShutdown: (exitCode = 0) => requestStop?.(exitCode) };

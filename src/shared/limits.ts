@@ -191,6 +191,8 @@ export const FILTER_MAX_REGEX_LENGTH = 4096;
 export const DNS_UDP_MAX_PENDING_SENDS = 256;
 /** DNS: with no UDP send completing for this long the pending-send count is reset (ms). */
 export const DNS_UDP_SEND_STALL_MS = 1_000;
+/** DNS (Node): while the socket's own send queue is at DNS_UDP_MAX_PENDING_SENDS, look again after this long (ms). */
+export const DNS_UDP_SEND_POLL_MS = 1;
 /** DNS: UDP socket receive buffer asked for (the kernel caps it at net.core.rmem_max). */
 export const DNS_UDP_RECV_BUFFER = 4 * 1024 * 1024;
 
