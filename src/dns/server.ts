@@ -307,28 +307,36 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
   };
   const sendBacklog = (): number => (countSends ? pendingSends : (udp?.getSendQueueCount() ?? 0));
 
+  // Replies of one drain turn, sent together after the turn's queries are answered (the
+  // arrays are reused; sends interleaved with answering measured slower).
+  const outReply: Buffer[] = [];
+  const outPort: number[] = [];
+  const outAddr: string[] = [];
   const drain = (): void => {
     drainScheduled = false;
     if (closed) return;
     const now = performance.now();
-    for (let i = 0; i < DNS_UDP_BATCH; i++) {
-      if (sendBacklog() >= DNS_UDP_MAX_PENDING_SENDS) {
-        if (countSends && now - lastSent > DNS_UDP_SEND_STALL_MS) {
-          // no send completed for a long time: do not stall forever on lost callbacks
-          log("warn", "dns: udp sends stalled; resetting the pending count", { pending: pendingSends });
-          pendingSends = 0;
-          lastSent = now;
-        } else {
-          waitingForSends = true;
-          setTimeout(() => {
-            if (waitingForSends) {
-              waitingForSends = false;
-              schedule();
-            }
-          }, countSends ? DNS_UDP_SEND_STALL_MS : DNS_UDP_SEND_POLL_MS).unref();
-          return;
-        }
+    const backlog = sendBacklog();
+    if (backlog >= DNS_UDP_MAX_PENDING_SENDS) {
+      if (countSends && now - lastSent > DNS_UDP_SEND_STALL_MS) {
+        // no send completed for a long time: do not stall forever on lost callbacks
+        log("warn", "dns: udp sends stalled; resetting the pending count", { pending: pendingSends });
+        pendingSends = 0;
+        lastSent = now;
+      } else {
+        waitingForSends = true;
+        setTimeout(() => {
+          if (waitingForSends) {
+            waitingForSends = false;
+            schedule();
+          }
+        }, countSends ? DNS_UDP_SEND_STALL_MS : DNS_UDP_SEND_POLL_MS).unref();
+        return;
       }
+    }
+    const room = Math.min(DNS_UDP_BATCH, DNS_UDP_MAX_PENDING_SENDS - sendBacklog());
+    let n = 0;
+    for (let i = 0; i < room; i++) {
       const item = queue.take(now);
       if (item === undefined) break;
       handler.stats.udpQueries++;
@@ -345,9 +353,14 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
           if (b !== null) send(b, item.port, item.address);
         }, (e: unknown) => log("error", "dns: recursion failed", { error: String(e) }));
       } else {
-        send(reply, item.port, item.address);
+        outReply[n] = reply;
+        outPort[n] = item.port;
+        outAddr[n] = item.address;
+        n++;
       }
     }
+    for (let i = 0; i < n; i++) send(outReply[i]!, outPort[i]!, outAddr[i]!);
+    outReply.length = 0;
     if (queue.size > 0 && !waitingForSends) schedule();
   };
   const schedule = (): void => {
