@@ -2,8 +2,9 @@
  * dns/server: the DNS listeners — UDP and TCP on one port (node:dgram / node:net, the
  * same on Node and Deno). Queries are parsed by hand, answered from the DnsCache
  * (prepared chunks: shuffle + truncation + copy), and names outside our domains are
- * forwarded to recursors. UDP work goes through a fair per-source queue drained in
- * batches per event-loop turn; TCP takes 2-byte-framed, pipelined queries with an idle
+ * forwarded to recursors. A UDP query that finds nothing queued is answered on arrival
+ * (within a per-millisecond budget); past it, UDP work goes through a fair per-source
+ * queue drained in batches per event-loop turn; TCP takes 2-byte-framed, pipelined queries with an idle
  * timeout, a connection cap and per-turn / write-buffer bounds.
  *
  * Must never: crash or stop answering on hostile input (bad packets get FORMERR or are
@@ -19,7 +20,8 @@ import type { CatalogReader } from "../state/catalog_types.ts";
 import type { DnsConfig } from "../agent/config/types.ts";
 import {
   DNS_TCP_FRAMES_PER_TURN, DNS_TCP_IDLE_TIMEOUT_MS, DNS_TCP_MAX_CONNECTIONS, DNS_TCP_MAX_PENDING_WRITE, DNS_UDP_BATCH,
-  DNS_UDP_MAX_PENDING_SENDS, DNS_UDP_RECV_BUFFER, DNS_UDP_SEND_POLL_MS, DNS_UDP_SEND_STALL_MS,
+  DNS_UDP_INLINE_BUDGET, DNS_UDP_INLINE_WINDOW_MS, DNS_UDP_MAX_PENDING_SENDS, DNS_UDP_RECV_BUFFER, DNS_UDP_SEND_POLL_MS,
+  DNS_UDP_SEND_STALL_MS,
 } from "../shared/limits.ts";
 import { isDeno } from "../platform/runtime.ts";
 import { DnsCache, RECURSE } from "./cache.ts";
@@ -68,6 +70,8 @@ export interface DnsServerOptions {
 
 export interface DnsServerStats {
   udpQueries: number;
+  /** UDP queries answered on arrival, without passing through the fair queue. */
+  udpInline: number;
   tcpQueries: number;
   formerr: number;
   dropped: number;
@@ -115,7 +119,7 @@ function questionOnly(q: ParsedQuery, rcode: number, ra: boolean): Buffer {
 
 export class DnsHandler {
   readonly cache: DnsCache;
-  readonly stats: DnsServerStats = { udpQueries: 0, tcpQueries: 0, formerr: 0, dropped: 0, recursed: 0, servfail: 0, tcpRejected: 0 };
+  readonly stats: DnsServerStats = { udpQueries: 0, udpInline: 0, tcpQueries: 0, formerr: 0, dropped: 0, recursed: 0, servfail: 0, tcpRejected: 0 };
   private readonly config: DnsConfig;
   private readonly rng: () => number;
   private readonly nowMs: () => number;
@@ -255,7 +259,7 @@ function listenTcp(srv: net.Server, host: string, port: number): Promise<void> {
  * defers every send by a nextTick.
  */
 const literalLookup = (address: string, _opts: unknown, cb: (err: Error | null, address: string, family: number) => void): void => {
-  cb(null, address, net.isIPv6(address) ? 6 : 4);
+  cb(null, address, address.includes(":") ? 6 : 4);
 };
 
 /** Start UDP and TCP DNS listeners on host:port. */
@@ -307,6 +311,48 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
   };
   const sendBacklog = (): number => (countSends ? pendingSends : (udp?.getSendQueueCount() ?? 0));
 
+  /** Answers one UDP query: the reply to send now, or null (none, or a recursion that sends it later). */
+  const answer = (msg: Buffer, port: number, address: string): Buffer | null => {
+    handler.stats.udpQueries++;
+    let reply: Reply;
+    try {
+      reply = handler.handle(msg, false);
+    } catch (e) {
+      log("error", "dns: query failed", { error: String(e) });
+      return null;
+    }
+    if (reply === null || !(reply instanceof Promise)) return reply;
+    reply.then((b) => {
+      if (b !== null) send(b, port, address);
+    }, (e: unknown) => log("error", "dns: recursion failed", { error: String(e) }));
+    return null;
+  };
+
+  // A query that arrives with nothing queued is answered at once, up to DNS_UDP_INLINE_BUDGET
+  // per DNS_UDP_INLINE_WINDOW_MS: no wait for the rest of the socket's read batch and the next
+  // loop phase. Past the budget (a burst or a storm) queries go through the fair queue.
+  let windowStart = 0;
+  let inlineInWindow = 0;
+  const onMessage = (msg: Buffer, address: string, port: number): void => {
+    if (closed) return;
+    const now = performance.now();
+    if (queue.size === 0 && !waitingForSends) {
+      if (now - windowStart >= DNS_UDP_INLINE_WINDOW_MS) {
+        windowStart = now;
+        inlineInWindow = 0;
+      }
+      if (inlineInWindow < DNS_UDP_INLINE_BUDGET && sendBacklog() < DNS_UDP_MAX_PENDING_SENDS) {
+        inlineInWindow++;
+        handler.stats.udpInline++;
+        const reply = answer(msg, port, address);
+        if (reply !== null) send(reply, port, address);
+        return;
+      }
+    }
+    queue.push({ msg, address, port, at: now });
+    schedule();
+  };
+
   // Replies of one drain turn, sent together after the turn's queries are answered (the
   // arrays are reused; sends interleaved with answering measured slower).
   const outReply: Buffer[] = [];
@@ -339,25 +385,12 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
     for (let i = 0; i < room; i++) {
       const item = queue.take(now);
       if (item === undefined) break;
-      handler.stats.udpQueries++;
-      let reply: Reply;
-      try {
-        reply = handler.handle(item.msg, false);
-      } catch (e) {
-        log("error", "dns: query failed", { error: String(e) });
-        continue;
-      }
+      const reply = answer(item.msg, item.port, item.address);
       if (reply === null) continue;
-      if (reply instanceof Promise) {
-        reply.then((b) => {
-          if (b !== null) send(b, item.port, item.address);
-        }, (e: unknown) => log("error", "dns: recursion failed", { error: String(e) }));
-      } else {
-        outReply[n] = reply;
-        outPort[n] = item.port;
-        outAddr[n] = item.address;
-        n++;
-      }
+      outReply[n] = reply;
+      outPort[n] = item.port;
+      outAddr[n] = item.address;
+      n++;
     }
     for (let i = 0; i < n; i++) send(outReply[i]!, outPort[i]!, outAddr[i]!);
     outReply.length = 0;
@@ -471,11 +504,7 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
   // Bind UDP, then TCP on the same port (retry a few times when port 0 picked one TCP cannot have).
   for (let attempt = 0; ; attempt++) {
     const u = dgram.createSocket({ type: family, lookup: literalLookup });
-    u.on("message", (msg, rinfo) => {
-      if (closed) return;
-      queue.push({ msg, address: rinfo.address, port: rinfo.port, at: performance.now() });
-      schedule();
-    });
+    u.on("message", (msg, rinfo) => onMessage(msg, rinfo.address, rinfo.port));
     await listenUdp(u, o.host, o.port);
     try {
       u.setRecvBufferSize(DNS_UDP_RECV_BUFFER);

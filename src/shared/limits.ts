@@ -162,6 +162,10 @@ export const DNS_ORDER_POOL_REUSE_ROTATING = 256;
 export const DNS_MAX_CNAME_DEPTH = 3;
 /** DNS: UDP queries answered per event-loop turn before yielding. */
 export const DNS_UDP_BATCH = 16;
+/** DNS: UDP queries answered on arrival (skipping the fair queue while it is empty) per window; the rest are queued. */
+export const DNS_UDP_INLINE_BUDGET = 32;
+/** DNS: the window of DNS_UDP_INLINE_BUDGET (ms). */
+export const DNS_UDP_INLINE_WINDOW_MS = 1;
 /** DNS: queued UDP queries per source address; past it that source's oldest query is dropped. */
 export const DNS_UDP_QUEUE_PER_SOURCE = 256;
 /** DNS: queued UDP queries in total; past it the oldest query of the longest queue is dropped. */

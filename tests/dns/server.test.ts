@@ -55,6 +55,7 @@ test("UDP and TCP share one port and answer A, SRV, NXDOMAIN", async () => {
     assert.is(nx.questions[0]?.name, "nope.service.consul", "question is canonicalised (lower case) as Consul does");
     const soa = nx.authorities[0];
     assert.ok(soa !== undefined && soa.type === "SOA" && soa.data.serial === 1_700_000_000);
+    assert.is(srv.stats.udpInline, 2, "a UDP query arriving with nothing queued is answered on arrival");
   } finally {
     await srv.close();
   }
@@ -252,6 +253,8 @@ stormTest("a UDP storm from another process does not starve a quiet client (fair
     // test (the quiet client is answered promptly) is asserted either way.
     if (srv.queue.stats.droppedSourceFull === 0) console.log("dns storm: the server was not overloaded in this run");
     assert.ok(stormReplies > 0 || srv.stats.udpQueries > 100, "the storm is served too");
+    // past the on-arrival budget (32 per ms) the storm's queries went through the fair queue
+    assert.ok(srv.stats.udpQueries - srv.stats.udpInline > 0, `queued ${srv.stats.udpQueries - srv.stats.udpInline} of ${srv.stats.udpQueries}`);
     lat.sort((x, y) => x - y);
     assert.ok(lat[Math.floor(lat.length / 2)]! < 100, `median latency ${lat[Math.floor(lat.length / 2)]} ms`);
   } finally {
