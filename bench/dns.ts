@@ -70,6 +70,18 @@ function stopChild(c: Child): Promise<void> {
 
 type Result = DnsperfResult;
 
+/** Alternating peak runs per target for the UDP A comparison with the ceiling. */
+const PEAK_RUNS = 5;
+/** Alternating fixed-rate runs per target for CPU per query, and their rate. */
+const CPU_RUNS = 3;
+const CPU_RATE_QPS = 30_000;
+
+/** user + system CPU time of a process so far, in µs (Linux /proc; clock ticks of 10 ms). */
+function cpuMicros(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+}
+
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : "–");
 
 /** One run of bench/lib/dns-tcp-load.mjs (4 connections × 10 in flight): for TCP replies dnsperf cannot read. */
@@ -134,12 +146,46 @@ async function serversSection(tmp: string, raw: Record<string, unknown>): Promis
       rows.push([own ? `${label} ‡` : label, tcp ? "TCP" : "UDP", type, String(n), fmtInt(r.qps), ms(r.p50), ms(r.p99), fmtRatio(r.qps / refOf(n, type, tcp).qps), String(r.lost)]);
     };
     for (const tcp of [false, true]) for (const type of ["A", "SRV"]) for (const n of [1, 10, 100, 1000]) await run(n, type, tcp, "cairn");
+    // Single peak runs swing by ±20% on this shared machine: the UDP A target (≥ 0.9× the ceiling)
+    // is judged on PEAK_RUNS alternating runs of each, and on server CPU per query at one fixed
+    // rate (CPU_RATE_QPS, both processes' user + system time from /proc), which noise moves far less.
+    const peakRuns: Record<string, Result[]> = { ceiling: [], cairn: [] };
+    const cpuRuns: Record<string, number[]> = { ceiling: [], cairn: [] };
+    const contenders = [
+      { label: "ceiling", child: echo, name: "web.service.consul" },
+      { label: "cairn", child: server, name: "svc100.service.consul" },
+    ];
+    for (let i = 0; i < PEAK_RUNS; i++) {
+      for (const t of contenders) {
+        note(`${t.label} UDP A peak, run ${i + 1} of ${PEAK_RUNS}`);
+        peakRuns[t.label]!.push(await dnsperf(t.child.port, t.name, "A", false, tmp));
+      }
+    }
+    for (let i = 0; i < CPU_RUNS; i++) {
+      for (const t of contenders) {
+        note(`${t.label} UDP A at ${fmtInt(CPU_RATE_QPS)} qps: CPU per query, run ${i + 1} of ${CPU_RUNS}`);
+        const c0 = cpuMicros(t.child.proc.pid!);
+        const r = await runDnsperf({ port: t.child.port, name: t.name, type: "A", tcp: false, tmp, durationS: duration, maxQps: CPU_RATE_QPS });
+        cpuRuns[t.label]!.push((cpuMicros(t.child.proc.pid!) - c0) / Math.max(1, r.qps * duration));
+      }
+    }
+    raw["peak-alternating"] = peakRuns;
+    raw["cpu-per-query-us"] = cpuRuns;
+    const peakMed = (label: string): number => median(peakRuns[label]!.map((r) => r.qps));
+    const cpuMed = (label: string): number => median(cpuRuns[label]!);
+    for (const t of contenders) {
+      const rs = peakRuns[t.label]!;
+      rows.push([
+        `${t.label}: peak, median of ${PEAK_RUNS} alternating ★`, "UDP", "A", t.label === "cairn" ? "100" : "–", fmtInt(peakMed(t.label)),
+        ms(median(rs.map((r) => r.p50))), ms(median(rs.map((r) => r.p99))), fmtRatio(peakMed(t.label) / peakMed("ceiling")), String(rs.reduce((a, r) => a + r.lost, 0)),
+      ]);
+    }
     // The latency target is set at half the peak rate: the ceiling and cairn, each at half its own
-    // peak (dnsperf -Q), HALF_PEAK_RUNS times each, alternating; the row gives the median p99.
+    // peak (the median above; dnsperf -Q), HALF_PEAK_RUNS times each, alternating; the row gives the median p99.
     const halfRuns: Record<string, Result[]> = { ceiling: [], cairn: [] };
     const targets = [
-      { label: "ceiling", port: echo.port, name: "web.service.consul", peak: ceil["udp"]!.qps },
-      { label: "cairn", port: server.port, name: "svc100.service.consul", peak: (raw["cairn/100/A/udp"] as Result).qps },
+      { label: "ceiling", port: echo.port, name: "web.service.consul", peak: peakMed("ceiling") },
+      { label: "cairn", port: server.port, name: "svc100.service.consul", peak: peakMed("cairn") },
     ];
     for (let i = 0; i < HALF_PEAK_RUNS; i++) {
       for (const t of targets) {
@@ -165,6 +211,8 @@ async function serversSection(tmp: string, raw: Record<string, unknown>): Promis
     const stats = await new Promise<string>((r) => server.lines.once("line", r));
     note(`server stats: ${stats}`);
     const p99s = (label: string): string => halfRuns[label]!.map((r) => ms(r.p99)).join(" / ");
+    const peaks = (label: string): string => peakRuns[label]!.map((r) => fmtInt(r.qps)).join(" / ");
+    const cpus = (label: string): string => cpuRuns[label]!.map((v) => v.toFixed(1)).join(" / ");
     return [
       "### DNS server vs a raw Node responder (dnsperf -c 4 -q 100 -T 1)",
       "",
@@ -180,6 +228,9 @@ async function serversSection(tmp: string, raw: Record<string, unknown>): Promis
       "(4 connections × 10 queries in flight, one Node process) for both the ceiling and cairn.",
       `† UDP A replayed at half of that target's own peak rate (the issue's "p99 under 2 ms at half the peak rate"),`,
       `${HALF_PEAK_RUNS} runs each, alternating; p99 per run: ceiling ${p99s("ceiling")} ms, cairn ${p99s("cairn")} ms.`,
+      `★ qps per run: ceiling ${peaks("ceiling")}, cairn ${peaks("cairn")}. Server CPU (user + system) per query at`,
+      `${fmtInt(CPU_RATE_QPS)} qps, median of ${CPU_RUNS} alternating runs: ceiling ${cpuMed("ceiling").toFixed(1)} µs, cairn ${cpuMed("cairn").toFixed(1)} µs`,
+      `(${fmtRatio(cpuMed("ceiling") / cpuMed("cairn"))} of the ceiling's efficiency; runs: ceiling ${cpus("ceiling")}, cairn ${cpus("cairn")}).`,
       "",
     ].join("\n");
   } finally {
