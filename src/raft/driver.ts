@@ -202,7 +202,7 @@ export class RaftServer implements Backend {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.requests.applyLoop(cmd, data, this.deps.now() + this.leaderWaitMs);
+    return this.requests.applyLoop(data, this.deps.now() + this.leaderWaitMs);
   }
 
   async readBarrier(mode: Consistency): Promise<LeaderView> {
@@ -291,7 +291,7 @@ export class RaftServer implements Backend {
       }
     }
     const p = new Promise<void>((resolve, reject) => {
-      this.waiters.pendingApplies.set(r.index, { term: r.term, cmd: undefined, resolve: () => resolve(), reject });
+      this.waiters.pendingApplies.set(r.index, { term: r.term, resolve: () => resolve(), reject });
     });
     this.pump();
     return p;

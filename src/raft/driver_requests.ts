@@ -11,7 +11,7 @@
  * RAFT_MAX_PENDING_READS reads.
  */
 
-import type { ApplyResult, Command } from "../state/types.ts";
+import type { ApplyResult } from "../state/types.ts";
 import { CairnError } from "../shared/errors.ts";
 import { MAX_PENDING_WRITES, RAFT_FORWARD_RETRY_MS, RAFT_MAX_PENDING_READS } from "../shared/limits.ts";
 import type { RaftCore } from "./core.ts";
@@ -55,10 +55,10 @@ export class Requests {
 
   // ---------------------------------------------------------------- writes
 
-  async applyLoop(cmd: Command, data: Uint8Array, deadline: number): Promise<ApplyResult> {
+  async applyLoop(data: Uint8Array, deadline: number): Promise<ApplyResult> {
     for (;;) {
       if (!this.host.running()) throw shuttingDown();
-      const local = this.proposeLocal(cmd, data);
+      const local = this.proposeLocal(data);
       if (local.kind === "proposed") return local.promise;
       if (local.kind === "retry") {
         if (this.deps.now() >= deadline) throw noLeader();
@@ -85,7 +85,6 @@ export class Requests {
 
   /** Propose on this server if it leads. */
   proposeLocal(
-    cmd: Command,
     data: Uint8Array,
   ): { kind: "proposed"; promise: Promise<ApplyResult> } | { kind: "not-leader"; leader: NodeId } | { kind: "retry" } {
     if (this.waiters.pendingApplies.size >= MAX_PENDING_WRITES) {
@@ -99,7 +98,7 @@ export class Requests {
         old.reject(leadershipLost());
       }
       const promise = new Promise<ApplyResult>((resolve, reject) => {
-        this.waiters.pendingApplies.set(r.index, { term: r.term, cmd, resolve, reject });
+        this.waiters.pendingApplies.set(r.index, { term: r.term, resolve, reject });
       });
       this.host.pump();
       return { kind: "proposed", promise };
@@ -123,8 +122,8 @@ export class Requests {
     if (!this.host.running()) throw shuttingDown();
     const data = typeof body === "object" && body !== null ? (body as Record<string, unknown>).data : undefined;
     if (!(data instanceof Uint8Array)) throw new CairnError("bad-request", "raft: Raft.Apply needs {data: bytes}");
-    const cmd = this.deps.decode(data); // validates before it reaches every FSM
-    const local = this.proposeLocal(cmd, data);
+    this.deps.decode(data); // validates before it reaches every FSM
+    const local = this.proposeLocal(data);
     if (local.kind === "proposed") return { ok: true, value: this.deps.encodeResult(await local.promise) };
     return { ok: false, leader: local.kind === "not-leader" ? local.leader : this.id };
   }

@@ -90,8 +90,6 @@ export function timerSchedule(ms: number, fn: () => void): () => void {
 
 export interface PendingApply {
   readonly term: number;
-  /** The command proposed (undefined for configuration changes). */
-  readonly cmd: Command | undefined;
   readonly resolve: (r: ApplyResult) => void;
   readonly reject: (e: unknown) => void;
 }

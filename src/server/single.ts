@@ -42,7 +42,8 @@ export interface SingleServerDeps {
 
 interface Pending {
   readonly index: number;
-  readonly cmd: Command;
+  /** The encoded command, applied decoded (as replay applies it). */
+  readonly data: Uint8Array;
   readonly start: number;
   readonly resolve: (r: ApplyResult) => void;
   readonly reject: (e: unknown) => void;
@@ -112,7 +113,7 @@ export class SingleServer implements Backend {
     this.deps.log.append([entry]);
     this.lastAppended = index;
     return new Promise<ApplyResult>((resolve, reject) => {
-      this.pending.push({ index, cmd, start: this.deps.now(), resolve, reject });
+      this.pending.push({ index, data, start: this.deps.now(), resolve, reject });
     });
   }
 
@@ -159,7 +160,9 @@ export class SingleServer implements Backend {
       this.pendingHead++;
       let result: ApplyResult;
       try {
-        result = this.store.apply(p.index, p.cmd);
+        // decoded from the log bytes, as replay does: no store string is a slice of a request's
+        // JSON text (V8 keeps the whole text alive behind such a slice)
+        result = this.store.apply(p.index, this.deps.decode(p.data));
       } catch (e) {
         // An FSM that throws on a durable command is a bug: fail loudly.
         this.deps.logger("error", `fsm: apply of index ${p.index} failed: ${String(e)}`);

@@ -5,6 +5,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { isCairnError } from "../../src/shared/errors.ts";
 import { Cluster, setCmd, sleep, valueOf, type TestNode } from "./driver_harness.ts";
+import { decodeCommand, encodeCommand } from "../../src/state/index.ts";
+import type { Command } from "../../src/state/types.ts";
 
 const TRUE = { type: "bool", ok: true };
 
@@ -39,7 +41,15 @@ timed("3 servers (MemoryLog): one leader; writes via leader and followers; consi
     assert.equal(l.leadership, [true]);
     const [f1, f2] = followers(c, l);
     assert.equal(f1!.leadership, []);
-    assert.equal(await l.raft.apply(setCmd("a", "1")), TRUE);
+    // the leader applies the command decoded from its log entry (as followers do), not the caller's object
+    const seen: Command[] = [];
+    const apply = l.store.apply.bind(l.store);
+    l.store.apply = (i, cmd) => (seen.push(cmd), apply(i, cmd));
+    const a1 = setCmd("a", "1");
+    assert.equal(await l.raft.apply(a1), TRUE);
+    l.store.apply = apply;
+    assert.ok(seen.length === 1 && seen[0] !== a1, "the leader's store got a decoded copy");
+    assert.equal(seen[0], decodeCommand(encodeCommand(a1)));
     assert.equal(await f1!.raft.apply(setCmd("b", "2")), TRUE, "a follower forwards to the leader");
     // consistent and default reads at a follower see the latest acknowledged write
     await f2!.raft.readBarrier("consistent");
