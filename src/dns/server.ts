@@ -3,7 +3,7 @@
  * same on Node and Deno). Queries are parsed by hand, answered from the DnsCache
  * (prepared chunks: shuffle + truncation + copy), and names outside our domains are
  * forwarded to recursors. A UDP query that finds nothing queued is answered on arrival
- * (within a per-millisecond budget); past it, UDP work goes through a fair per-source
+ * (while that takes under half of each millisecond); past it, UDP work goes through a fair per-source
  * queue drained in batches per event-loop turn; TCP takes 2-byte-framed, pipelined queries with an idle
  * timeout, a connection cap and per-turn / write-buffer bounds.
  *
@@ -20,7 +20,7 @@ import type { CatalogReader } from "../state/catalog_types.ts";
 import type { DnsConfig } from "../agent/config/types.ts";
 import {
   DNS_TCP_FRAMES_PER_TURN, DNS_TCP_IDLE_TIMEOUT_MS, DNS_TCP_MAX_CONNECTIONS, DNS_TCP_MAX_PENDING_WRITE, DNS_UDP_BATCH,
-  DNS_UDP_INLINE_BUDGET, DNS_UDP_INLINE_WINDOW_MS, DNS_UDP_MAX_PENDING_SENDS, DNS_UDP_RECV_BUFFER, DNS_UDP_SEND_POLL_MS,
+  DNS_UDP_DRAIN_BUDGET_MS, DNS_UDP_INLINE_BUDGET_MS, DNS_UDP_INLINE_WINDOW_MS, DNS_UDP_MAX_PENDING_SENDS, DNS_UDP_RECV_BUFFER, DNS_UDP_SEND_POLL_MS,
   DNS_UDP_SEND_STALL_MS,
 } from "../shared/limits.ts";
 import { isDeno } from "../platform/runtime.ts";
@@ -328,24 +328,25 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
     return null;
   };
 
-  // A query that arrives with nothing queued is answered at once, up to DNS_UDP_INLINE_BUDGET
-  // per DNS_UDP_INLINE_WINDOW_MS: no wait for the rest of the socket's read batch and the next
-  // loop phase. Past the budget (a burst or a storm) queries go through the fair queue.
+  // A query that arrives with nothing queued is answered at once while answering on arrival
+  // took under DNS_UDP_INLINE_BUDGET_MS of the current DNS_UDP_INLINE_WINDOW_MS: no wait for
+  // the rest of the socket's read batch and the next loop phase. Past that (the server is near
+  // overload: a burst or a storm) queries go through the fair queue until it is empty again.
   let windowStart = 0;
-  let inlineInWindow = 0;
+  let inlineMs = 0;
   const onMessage = (msg: Buffer, address: string, port: number): void => {
     if (closed) return;
     const now = performance.now();
     if (queue.size === 0 && !waitingForSends) {
       if (now - windowStart >= DNS_UDP_INLINE_WINDOW_MS) {
         windowStart = now;
-        inlineInWindow = 0;
+        inlineMs = 0;
       }
-      if (inlineInWindow < DNS_UDP_INLINE_BUDGET && sendBacklog() < DNS_UDP_MAX_PENDING_SENDS) {
-        inlineInWindow++;
+      if (inlineMs < DNS_UDP_INLINE_BUDGET_MS && sendBacklog() < DNS_UDP_MAX_PENDING_SENDS) {
         handler.stats.udpInline++;
         const reply = answer(msg, port, address);
         if (reply !== null) send(reply, port, address);
+        inlineMs += performance.now() - now;
         return;
       }
     }
@@ -353,22 +354,22 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
     schedule();
   };
 
-  // Replies of one drain turn, sent together after the turn's queries are answered (the
-  // arrays are reused; sends interleaved with answering measured slower).
+  // A drain turn answers queued queries for up to DNS_UDP_DRAIN_BUDGET_MS, sending each group
+  // of DNS_UDP_BATCH replies together (the arrays are reused), then yields to the loop.
   const outReply: Buffer[] = [];
   const outPort: number[] = [];
   const outAddr: string[] = [];
   const drain = (): void => {
     drainScheduled = false;
     if (closed) return;
-    const now = performance.now();
+    const start = performance.now();
     const backlog = sendBacklog();
     if (backlog >= DNS_UDP_MAX_PENDING_SENDS) {
-      if (countSends && now - lastSent > DNS_UDP_SEND_STALL_MS) {
+      if (countSends && start - lastSent > DNS_UDP_SEND_STALL_MS) {
         // no send completed for a long time: do not stall forever on lost callbacks
         log("warn", "dns: udp sends stalled; resetting the pending count", { pending: pendingSends });
         pendingSends = 0;
-        lastSent = now;
+        lastSent = start;
       } else {
         waitingForSends = true;
         setTimeout(() => {
@@ -380,20 +381,25 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
         return;
       }
     }
-    const room = Math.min(DNS_UDP_BATCH, DNS_UDP_MAX_PENDING_SENDS - sendBacklog());
-    let n = 0;
-    for (let i = 0; i < room; i++) {
-      const item = queue.take(now);
-      if (item === undefined) break;
-      const reply = answer(item.msg, item.port, item.address);
-      if (reply === null) continue;
-      outReply[n] = reply;
-      outPort[n] = item.port;
-      outAddr[n] = item.address;
-      n++;
+    let room = DNS_UDP_MAX_PENDING_SENDS - sendBacklog();
+    let now = start;
+    while (room > 0 && queue.size > 0 && now - start < DNS_UDP_DRAIN_BUDGET_MS) {
+      let n = 0;
+      for (let i = 0; i < DNS_UDP_BATCH && n < room; i++) {
+        const item = queue.take(now);
+        if (item === undefined) break;
+        const reply = answer(item.msg, item.port, item.address);
+        if (reply === null) continue;
+        outReply[n] = reply;
+        outPort[n] = item.port;
+        outAddr[n] = item.address;
+        n++;
+      }
+      for (let i = 0; i < n; i++) send(outReply[i]!, outPort[i]!, outAddr[i]!);
+      outReply.length = 0;
+      room -= n;
+      now = performance.now();
     }
-    for (let i = 0; i < n; i++) send(outReply[i]!, outPort[i]!, outAddr[i]!);
-    outReply.length = 0;
     if (queue.size > 0 && !waitingForSends) schedule();
   };
   const schedule = (): void => {

@@ -30,11 +30,13 @@ export const DNS_ORDER_POOL_REUSE = 16;
 export const DNS_ORDER_POOL_REUSE_ROTATING = 256;
 /** DNS: most CNAME hops followed inside our own domain (Consul's maxRecursionLevelDefault). */
 export const DNS_MAX_CNAME_DEPTH = 3;
-/** DNS: UDP queries answered per event-loop turn before yielding. */
+/** DNS: UDP replies sent together in a drain turn (and the count between its clock checks). */
 export const DNS_UDP_BATCH = 16;
-/** DNS: UDP queries answered on arrival (skipping the fair queue while it is empty) per window; the rest are queued. */
-export const DNS_UDP_INLINE_BUDGET = 32;
-/** DNS: the window of DNS_UDP_INLINE_BUDGET (ms). */
+/** DNS: time a drain turn of the fair UDP queue may take before it yields to the event loop (ms). */
+export const DNS_UDP_DRAIN_BUDGET_MS = 1;
+/** DNS: time per DNS_UDP_INLINE_WINDOW_MS spent answering UDP queries on arrival, past which they are queued (ms). */
+export const DNS_UDP_INLINE_BUDGET_MS = 0.5;
+/** DNS: the window of DNS_UDP_INLINE_BUDGET_MS (ms). */
 export const DNS_UDP_INLINE_WINDOW_MS = 1;
 /** DNS: queued UDP queries per source address; past it that source's oldest query is dropped. */
 export const DNS_UDP_QUEUE_PER_SOURCE = 256;
