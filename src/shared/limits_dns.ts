@@ -35,7 +35,7 @@ export const DNS_UDP_BATCH = 16;
 /** DNS: time a drain turn of the fair UDP queue may take before it yields to the event loop (ms). */
 export const DNS_UDP_DRAIN_BUDGET_MS = 1;
 /** DNS: time per DNS_UDP_INLINE_WINDOW_MS spent answering UDP queries on arrival, past which they are queued (ms). */
-export const DNS_UDP_INLINE_BUDGET_MS = 0.5;
+export const DNS_UDP_INLINE_BUDGET_MS = 0.9;
 /** DNS: the window of DNS_UDP_INLINE_BUDGET_MS (ms). */
 export const DNS_UDP_INLINE_WINDOW_MS = 1;
 /** DNS: queued UDP queries per source address; past it that source's oldest query is dropped. */
