@@ -50,6 +50,8 @@ export interface Prepared {
   readonly authLen: number;
   readonly authLenU: number;
   readonly authSerial: readonly number[];
+  /** Some answer or authority record carries the SOA serial (stamped from the clock per response). */
+  readonly serials: boolean;
   /** Records always in the additional section. */
   readonly fixedCount: number;
   readonly fixed: Buffer;
@@ -187,6 +189,7 @@ export function prepare(b: Built, qname: string, qtype: number, qclass: number, 
     groupLen: Int32Array.from(groupSecs.map((s) => s.len)), groupLenU: Int32Array.from(groupSecs.map((s) => s.lenU)),
     groupCount: Int32Array.from(groupSecs.map((s) => s.rrs.length)),
     authCount: auth.rrs.length, auth: auth.bytes, authLen: auth.len, authLenU: auth.lenU, authSerial: auth.serial,
+    serials: auth.serial.length > 0 || serials.some((x) => x >= 0),
     fixedCount: fixed.rrs.length, fixed: fixed.bytes, fixedLen: fixed.len, fixedLenU: fixed.lenU,
     shuffle: b.shuffle, aLimit: b.aLimit, srv: b.srv, minEntry: n === 0 ? 0 : minEntry, perm,
     stamp: new Uint32Array(groupSecs.length), gen: 0, bytes,
@@ -351,15 +354,15 @@ export interface AssembleQuery {
 export function assemble(p: Prepared, q: AssembleQuery, sel: Selection, tc: boolean, serial: number, headroom = 0): Buffer {
   const out = Buffer.allocUnsafe(sel.size + headroom);
   const h = headroom;
-  if (h >= 2) out.writeUInt16BE(sel.size, h - 2);
-  out.writeUInt16BE(q.id, h);
-  out.writeUInt16BE(responseFlags(q.flags, p.rcode, p.aa, p.ra, tc), h + 2);
-  out.writeUInt16BE(1, h + 4);
-  out.writeUInt16BE(sel.count, h + 6);
-  out.writeUInt16BE(sel.dropAuth ? 0 : p.authCount, h + 8);
-  out.writeUInt16BE(sel.extraCount + (sel.optLen > 0 ? 1 : 0), h + 10);
+  if (h >= 2) put16(out, h - 2, sel.size);
+  put16(out, h, q.id);
+  put16(out, h + 2, responseFlags(q.flags, p.rcode, p.aa, p.ra, tc));
+  put16(out, h + 4, 1);
+  put16(out, h + 6, sel.count);
+  put16(out, h + 8, sel.dropAuth ? 0 : p.authCount);
+  put16(out, h + 10, sel.extraCount + (sel.optLen > 0 ? 1 : 0));
   let pos = h + HEADER_LEN;
-  pos += p.question.copy(out, pos);
+  pos += copyRange(p.question, 0, p.question.length, out, pos);
   const perm = p.perm;
   for (let i = 0; i < sel.count; i++) {
     const e = perm[i]!;
@@ -370,7 +373,7 @@ export function assemble(p: Prepared, q: AssembleQuery, sel: Selection, tc: bool
   }
   if (!sel.dropAuth && p.authLen > 0) {
     const at = pos;
-    pos += p.auth.copy(out, pos);
+    pos += copyRange(p.auth, 0, p.auth.length, out, pos);
     for (const s of p.authSerial) out.writeUInt32BE(serial >>> 0, at + s);
   }
   const gen = nextGen(p);
@@ -381,10 +384,15 @@ export function assemble(p: Prepared, q: AssembleQuery, sel: Selection, tc: bool
       pos += copyRange(p.groupSlab, p.groupOff[g]!, p.groupLen[g]!, out, pos);
     }
   }
-  if (p.fixedLen > 0) pos += p.fixed.copy(out, pos);
+  if (p.fixedLen > 0) pos += copyRange(p.fixed, 0, p.fixed.length, out, pos);
   if (sel.optLen > 0) pos = writeOpt(out, pos, q.udpSize ?? 512, q.ecs);
   if (pos !== out.length) throw new Error(`assertion failed: dns response size ${pos} != ${out.length}`);
   return out;
+}
+
+function put16(out: Buffer, at: number, v: number): void {
+  out[at] = (v >>> 8) & 0xff;
+  out[at + 1] = v & 0xff;
 }
 
 /** Write an OPT record echoing the client's payload size (and ECS with scope 0). */

@@ -203,7 +203,7 @@ export class DnsHandler {
     if (pooled !== null) return pooled;
     const sel = select(p, o, this.sel);
     const tc = sel.truncated && this.config.enableTruncate;
-    return assemble(p, q, sel, tc, Math.floor(this.nowMs() / 1000), headroom);
+    return assemble(p, q, sel, tc, p.serials ? Math.floor(this.nowMs() / 1000) : 0, headroom);
   }
 
   /** Client agents: a server answers (its reply carries no TCP framing). */

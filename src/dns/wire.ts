@@ -8,6 +8,8 @@
  * or read past a buffer's end.
  */
 
+import { DNS_KEY_MEMO_SLOTS } from "../shared/limits.ts";
+
 export const T_A = 1;
 export const T_NS = 2;
 export const T_CNAME = 5;
@@ -156,6 +158,33 @@ function readName(buf: Buffer, start: number, out: { len: number } | null): numb
 
 const nameOut = { len: 0 };
 
+// Recently made cache keys by a hash of their bytes: a hot question reuses its key string
+// (no latin1 decode, and the Map lookup finds the string's hash already computed).
+const memoKeys: Array<string | undefined> = new Array<string | undefined>(DNS_KEY_MEMO_SLOTS).fill(undefined);
+const memoBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(DNS_KEY_MEMO_SLOTS).fill(undefined);
+
+/** The cache key whose bytes are scratch[0, len). */
+function keyText(len: number): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < len; i++) h = Math.imul(h ^ scratch[i]!, 0x01000193);
+  const slot = (h >>> 0) % DNS_KEY_MEMO_SLOTS;
+  const b = memoBytes[slot];
+  if (b !== undefined && b.length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (b[i] !== scratch[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return memoKeys[slot]!;
+  }
+  const key = scratch.toString("latin1", 0, len);
+  memoBytes[slot] = Uint8Array.prototype.slice.call(scratch, 0, len);
+  memoKeys[slot] = key;
+  return key;
+}
+
 function formerr(id: number, flags: number): ParseFailure {
   return { ok: false, formerr: true, id, flags };
 }
@@ -163,13 +192,13 @@ function formerr(id: number, flags: number): ParseFailure {
 /** Parse a query packet. Never throws; returns FORMERR/drop verdicts for bad input. */
 export function parseQuery(buf: Buffer): ParseResult {
   if (buf.length < HEADER_LEN) return { ok: false, formerr: false, id: 0, flags: 0 };
-  const id = buf.readUInt16BE(0);
-  const flags = buf.readUInt16BE(2);
+  const id = (buf[0]! << 8) | buf[1]!;
+  const flags = (buf[2]! << 8) | buf[3]!;
   if ((flags & FLAG_QR) !== 0) return { ok: false, formerr: false, id, flags }; // a response: never answer it
-  const qdcount = buf.readUInt16BE(4);
-  const ancount = buf.readUInt16BE(6);
-  const nscount = buf.readUInt16BE(8);
-  const arcount = buf.readUInt16BE(10);
+  const qdcount = (buf[4]! << 8) | buf[5]!;
+  const ancount = (buf[6]! << 8) | buf[7]!;
+  const nscount = (buf[8]! << 8) | buf[9]!;
+  const arcount = (buf[10]! << 8) | buf[11]!;
   let pos = HEADER_LEN;
   let key = "";
   let qtype = 0;
@@ -178,15 +207,15 @@ export function parseQuery(buf: Buffer): ParseResult {
     const end = readName(buf, pos, i === 0 ? nameOut : null);
     if (end < 0 || end + 4 > buf.length) return formerr(id, flags);
     if (i === 0) {
-      qtype = buf.readUInt16BE(end);
-      qclass = buf.readUInt16BE(end + 2);
+      qtype = (buf[end]! << 8) | buf[end + 1]!;
+      qclass = (buf[end + 2]! << 8) | buf[end + 3]!;
       scratch[0] = qtype >> 8;
       scratch[1] = qtype & 0xff;
       scratch[2] = qclass >> 8;
       scratch[3] = qclass & 0xff;
       let len = KEY_PREFIX + nameOut.len;
       if (nameOut.len === 0) scratch[len++] = 0x2e; // the root: "."
-      key = scratch.toString("latin1", 0, len);
+      key = keyText(len);
     }
     pos = end + 4;
   }

@@ -7,6 +7,8 @@
 
 /** DNS: cached prepared answers (one per question name + type + class). */
 export const DNS_CACHE_ENTRIES = 16_384;
+/** DNS: recently parsed question keys remembered by a hash of their bytes (direct-mapped slots). */
+export const DNS_KEY_MEMO_SLOTS = 1024;
 /** DNS: bytes of pre-encoded records kept in the answer cache. */
 export const DNS_CACHE_BYTES = 64 * 1024 * 1024;
 /** DNS: Consul's cap on a client's EDNS0 UDP payload size (65535 - 68). */

@@ -1,7 +1,8 @@
 /**
  * tests/dns/wire: parseQuery's question and cache key — the key read off the packet is
  * the cache's key for the lower-cased question (so a parsed query and a name lookup hit
- * the same cached answer), keyQuestion inverts it, and the name text (derived lazily)
+ * the same cached answer, also when the key comes from the memo of recent keys), keyQuestion
+ * inverts it, and the name text (derived lazily)
  * matches what the packet asked. Property tests hold the single-pass name writer, the wire
  * length and the IPv4 parser to naive reference versions (label arrays, regexes).
  */
@@ -104,6 +105,25 @@ const label = fc.oneof(
   fc.constantFrom("web", "service", "consul"),
 );
 const nameArb = fc.tuple(fc.array(label, { maxLength: 6 }), fc.boolean()).map(([ls, dot]) => (ls.length === 0 ? "." : ls.join(".") + (dot ? "." : "")));
+
+test("property: keys stay right across the key memo (hot names reused, 1024 slots overrun, mixed case and types)", () => {
+  const label = fc.stringMatching(/^[a-zA-Z0-9-]{1,12}$/);
+  const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((ls) => ls.join("."));
+  const type = fc.constantFrom<"A" | "SRV" | "TXT">("A", "SRV", "TXT");
+  fc.assert(fc.property(fc.array(fc.tuple(name, type), { minLength: 1, maxLength: 40 }), fc.array(fc.nat(), { maxLength: 60 }), (pool, picks) => {
+    // the pool is re-asked in a shuffled order (memo hits), with 1,100 fresh names between rounds (slot reuse)
+    for (let round = 0; round < 2; round++) {
+      for (const i of [...picks, ...pool.keys()]) {
+        const [n, t] = pool[i % pool.length]!;
+        const q = parsed(n, t);
+        const want = cacheKey(`${n.toLowerCase()}.`, t === "A" ? T_A : t === "SRV" ? T_SRV : 16, 1);
+        if (q.key !== want) return false;
+      }
+      for (let j = 0; j < 1100; j++) if (parsed(`x${j}.r${round}.example`, "A").key !== cacheKey(`x${j}.r${round}.example.`, T_A, 1)) return false;
+    }
+    return true;
+  }), { numRuns: 25 });
+});
 
 test("property: the single-pass name writer matches the label-by-label reference, with and without compression", () => {
   fc.assert(
