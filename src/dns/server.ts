@@ -54,6 +54,8 @@ export interface DnsServerOptions {
   readonly nowMs?: () => number;
   /** Override the UDP queue bounds (tests). */
   readonly udpQueue?: { perSource?: number; total?: number; maxAgeMs?: number };
+  /** Override DNS_UDP_INLINE_BUDGET_MS, the time per millisecond spent answering UDP queries on arrival (tests). */
+  readonly udpInlineBudgetMs?: number;
   /**
    * Client agents: every well-formed query is answered by this instead of the local catalog
    * (a server's resolver over RPC; the reply comes without TCP framing). A rejection or null
@@ -333,6 +335,7 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
   // the rest of the socket's read batch and the next loop phase. Past that (the server is near
   // overload: a burst or a storm) queries go through the fair queue until it is empty again;
   // under sustained overload it never empties, so from then on every query is queued fairly.
+  const inlineBudgetMs = o.udpInlineBudgetMs ?? DNS_UDP_INLINE_BUDGET_MS;
   let windowStart = 0;
   let inlineMs = 0;
   const onMessage = (msg: Buffer, address: string, port: number): void => {
@@ -343,7 +346,7 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
         windowStart = now;
         inlineMs = 0;
       }
-      if (inlineMs < DNS_UDP_INLINE_BUDGET_MS && sendBacklog() < DNS_UDP_MAX_PENDING_SENDS) {
+      if (inlineMs < inlineBudgetMs && sendBacklog() < DNS_UDP_MAX_PENDING_SENDS) {
         handler.stats.udpInline++;
         const reply = answer(msg, port, address);
         if (reply !== null) send(reply, port, address);
