@@ -34,7 +34,7 @@ export function cairnCommand(): { cmd: string; args: string[] } {
   return { cmd: process.execPath, args: [path.join(ROOT, "bin/cairn.mjs")] };
 }
 
-export function freePort(): Promise<number> {
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once("error", reject);
@@ -44,6 +44,21 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+// Ports already handed out in this process: the kernel can offer a just-closed port again, and
+// one agent once got the same port for HTTP and serf LAN (EADDRINUSE in CI).
+const handedOut = new Set<number>();
+
+export async function freePort(): Promise<number> {
+  if (handedOut.size > 10_000) handedOut.clear();
+  for (let i = 0; ; i++) {
+    const port = await anyFreePort();
+    if (!handedOut.has(port) || i >= 20) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export function tempDir(prefix = "cairn-e2e-"): string {
