@@ -17,7 +17,7 @@ import {
   DNS_MAX_UDP_ANSWER_LIMIT, DNS_MAX_UDP_PAYLOAD, DNS_ORDER_POOL_MIN_ENTRIES, DNS_ORDER_POOL_SIZE, DNS_TCP_MAX_ANSWERS, DNS_TCP_MAX_RESPONSE, DNS_TCP_MAX_SRV_ANSWERS,
 } from "../shared/limits.ts";
 import {
-  ByteWriter, FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LEN, OPT_BASE_LEN, T_OPT, nameToWire, questionSuffixes,
+  ByteWriter, FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LEN, OPT_BASE_LEN, T_OPT, nameToWire, put16, questionSuffixes,
 } from "./wire.ts";
 
 export interface Prepared {
@@ -388,11 +388,6 @@ export function assemble(p: Prepared, q: AssembleQuery, sel: Selection, tc: bool
   if (sel.optLen > 0) pos = writeOpt(out, pos, q.udpSize ?? 512, q.ecs);
   if (pos !== out.length) throw new Error(`assertion failed: dns response size ${pos} != ${out.length}`);
   return out;
-}
-
-function put16(out: Buffer, at: number, v: number): void {
-  out[at] = (v >>> 8) & 0xff;
-  out[at + 1] = v & 0xff;
 }
 
 /** Write an OPT record echoing the client's payload size (and ECS with scope 0). */

@@ -3,9 +3,10 @@
  * same on Node and Deno). Queries are parsed by hand, answered from the DnsCache
  * (prepared chunks: shuffle + truncation + copy), and names outside our domains are
  * forwarded to recursors. A UDP query that finds nothing queued is answered on arrival
- * (while that takes under 0.9 ms of each millisecond); past it, UDP work goes through a fair per-source
- * queue drained in batches per event-loop turn; TCP takes 2-byte-framed, pipelined queries with an idle
- * timeout, a connection cap and per-turn / write-buffer bounds.
+ * (while that takes under 0.9 ms of each millisecond); past it, UDP work goes through a
+ * fair per-source queue drained for up to 1 ms per event-loop turn; TCP takes
+ * 2-byte-framed, pipelined queries with an idle timeout, a connection cap and per-turn /
+ * write-buffer bounds.
  *
  * Must never: crash or stop answering on hostile input (bad packets get FORMERR or are
  * dropped), answer a response packet, or let one client starve the others.
@@ -385,7 +386,7 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
         return;
       }
     }
-    let room = DNS_UDP_MAX_PENDING_SENDS - sendBacklog();
+    let room = DNS_UDP_MAX_PENDING_SENDS - backlog;
     let now = start;
     while (room > 0 && queue.size > 0 && now - start < DNS_UDP_DRAIN_BUDGET_MS) {
       let n = 0;

@@ -158,6 +158,17 @@ function readName(buf: Buffer, start: number, out: { len: number } | null): numb
 
 const nameOut = { len: 0 };
 
+/** Big-endian 16-bit value at `at` (the caller has checked the bounds). */
+function u16at(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!;
+}
+
+/** Write a big-endian 16-bit value at `at` without Buffer's argument checks (hot paths). */
+export function put16(out: Uint8Array, at: number, v: number): void {
+  out[at] = (v >>> 8) & 0xff;
+  out[at + 1] = v & 0xff;
+}
+
 // Recently made cache keys by a hash of their bytes: a hot question reuses its key string
 // (no latin1 decode, and the Map lookup finds the string's hash already computed).
 const memoKeys: Array<string | undefined> = new Array<string | undefined>(DNS_KEY_MEMO_SLOTS).fill(undefined);
@@ -192,13 +203,13 @@ function formerr(id: number, flags: number): ParseFailure {
 /** Parse a query packet. Never throws; returns FORMERR/drop verdicts for bad input. */
 export function parseQuery(buf: Buffer): ParseResult {
   if (buf.length < HEADER_LEN) return { ok: false, formerr: false, id: 0, flags: 0 };
-  const id = (buf[0]! << 8) | buf[1]!;
-  const flags = (buf[2]! << 8) | buf[3]!;
+  const id = u16at(buf, 0);
+  const flags = u16at(buf, 2);
   if ((flags & FLAG_QR) !== 0) return { ok: false, formerr: false, id, flags }; // a response: never answer it
-  const qdcount = (buf[4]! << 8) | buf[5]!;
-  const ancount = (buf[6]! << 8) | buf[7]!;
-  const nscount = (buf[8]! << 8) | buf[9]!;
-  const arcount = (buf[10]! << 8) | buf[11]!;
+  const qdcount = u16at(buf, 4);
+  const ancount = u16at(buf, 6);
+  const nscount = u16at(buf, 8);
+  const arcount = u16at(buf, 10);
   let pos = HEADER_LEN;
   let key = "";
   let qtype = 0;
@@ -207,8 +218,8 @@ export function parseQuery(buf: Buffer): ParseResult {
     const end = readName(buf, pos, i === 0 ? nameOut : null);
     if (end < 0 || end + 4 > buf.length) return formerr(id, flags);
     if (i === 0) {
-      qtype = (buf[end]! << 8) | buf[end + 1]!;
-      qclass = (buf[end + 2]! << 8) | buf[end + 3]!;
+      qtype = u16at(buf, end);
+      qclass = u16at(buf, end + 2);
       scratch[0] = qtype >> 8;
       scratch[1] = qtype & 0xff;
       scratch[2] = qclass >> 8;
