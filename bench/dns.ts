@@ -21,7 +21,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import {
-  discoveryScale, dnsperf as runDnsperf, environment, fmtInt, fmtRatio, headerLine, markdownTable, note, type DnsperfResult,
+  cpuMsOf, discoveryScale, dnsperf as runDnsperf, environment, fmtInt, fmtRatio, headerLine, markdownTable, note, type DnsperfResult,
 } from "./lib/index.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -75,12 +75,6 @@ const PEAK_RUNS = 5;
 /** Alternating fixed-rate runs per target for CPU per query, and their rate. */
 const CPU_RUNS = 3;
 const CPU_RATE_QPS = 30_000;
-
-/** user + system CPU time of a process so far, in µs (Linux /proc; clock ticks of 10 ms). */
-function cpuMicros(pid: number): number {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10_000;
-}
 
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : "–");
 
@@ -164,9 +158,9 @@ async function serversSection(tmp: string, raw: Record<string, unknown>): Promis
     for (let i = 0; i < CPU_RUNS; i++) {
       for (const t of contenders) {
         note(`${t.label} UDP A at ${fmtInt(CPU_RATE_QPS)} qps: CPU per query, run ${i + 1} of ${CPU_RUNS}`);
-        const c0 = cpuMicros(t.child.proc.pid!);
+        const c0 = cpuMsOf(t.child.proc.pid!);
         const r = await runDnsperf({ port: t.child.port, name: t.name, type: "A", tcp: false, tmp, durationS: duration, maxQps: CPU_RATE_QPS });
-        cpuRuns[t.label]!.push((cpuMicros(t.child.proc.pid!) - c0) / Math.max(1, r.qps * duration));
+        cpuRuns[t.label]!.push(((cpuMsOf(t.child.proc.pid!) - c0) * 1000) / Math.max(1, r.qps * duration));
       }
     }
     raw["peak-alternating"] = peakRuns;

@@ -14,12 +14,13 @@
  */
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Locker, LockHttp, LOCK_FLAG_VALUE } from "../src/cli/lock_api.ts";
+import { cpuMsOf } from "./lib/index.ts";
 
 function arg(name: string, def: number): number {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -170,18 +171,12 @@ row(`session renews/s (${CONC} clients)`, renews.toFixed(0), "no log write");
 }
 
 // ---- CPU of TTL sessions on an idle leader --------------------------------------------------
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const parts = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(parts[11]) + Number(parts[12]); // utime + stime
-  return (ticks * 1000) / 100; // USER_HZ
-}
 async function idleCpu(): Promise<number> {
   const pid = agent.pid ?? 0;
-  const c0 = cpuMs(pid);
+  const c0 = cpuMsOf(pid);
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, IDLE_S * 1000));
-  return ((cpuMs(pid) - c0) / (performance.now() - t0)) * 100;
+  return ((cpuMsOf(pid) - c0) / (performance.now() - t0)) * 100;
 }
 {
   const without = await idleCpu();

@@ -197,21 +197,6 @@ async function section(rep: Report, name: string, fn: () => Promise<void>): Prom
   }
 }
 
-/** user + system CPU time of the given processes (all their threads), ms; /proc ticks are 10 ms (CLK_TCK 100). */
-function cpuMs(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
-    } catch {
-      // gone
-    }
-  }
-  return ticks * 10;
-}
-
 async function put(ep: L.Endpoint, key: string, value: string, timeoutMs: number): Promise<boolean> {
   try {
     const r = await L.httpRequest(ep, "PUT", `/v1/kv/${key}`, { body: value, timeoutMs });
@@ -262,9 +247,9 @@ async function ceiling(o: Options, rep: Report): Promise<void> {
 async function cairnRun(o: Options, c: CairnCluster, conns: number, rep: Report): Promise<void> {
   const leader = await c.waitLeader(CLUSTER_FORM_TIMEOUT_MS);
   const pids = c.live().map((m) => m.proc?.pid ?? 0);
-  const cpu0 = cpuMs(pids);
+  const cpu0 = L.cpuMsOf(pids);
   const r = await L.runLoad(`cairn 3× PUT c=${conns} → ${leader.name}`, spec(leader.http.host, leader.http.port, "kv-put", conns, o.durationS));
-  const cpuUsPerReq = ((cpuMs(pids) - cpu0) * 1000) / Math.max(1, r.requests);
+  const cpuUsPerReq = ((L.cpuMsOf(pids) - cpu0) * 1000) / Math.max(1, r.requests);
   rep.cairn.push({ scenario: "cairn 3 servers PUT 256 B via leader", conns, result: r, cpuUsPerReq });
   if (r.non2xx + r.errors > 0) rep.problems.push(`cairn PUT c=${conns}: non-2xx ${r.non2xx}, errors ${r.errors}, codes ${JSON.stringify(r.statusCodes)}`);
   const after = await c.agreedLeader();
@@ -299,9 +284,9 @@ async function startEtcd(rep: Report): Promise<EtcdCluster | null> {
 async function etcdRun(o: Options, e: EtcdCluster, conns: number, rep: Report): Promise<void> {
   const l = await e.waitLeader(CLUSTER_FORM_TIMEOUT_MS);
   const pids = e.members.map((m) => m.proc?.pid ?? 0);
-  const cpu0 = cpuMs(pids);
+  const cpu0 = L.cpuMsOf(pids);
   const r = await L.runLoad(`etcd 3× PUT c=${conns} → ${l.name}`, spec(l.client.host, l.client.port, "etcd-put", conns, o.durationS));
-  const cpuUsPerReq = ((cpuMs(pids) - cpu0) * 1000) / Math.max(1, r.requests);
+  const cpuUsPerReq = ((L.cpuMsOf(pids) - cpu0) * 1000) / Math.max(1, r.requests);
   rep.etcd.push({ scenario: ETCD_SCENARIO, conns, result: r, cpuUsPerReq });
   if (r.non2xx + r.errors > 0) rep.problems.push(`etcd PUT c=${conns}: non-2xx ${r.non2xx}, errors ${r.errors}`);
 }

@@ -168,6 +168,24 @@ function childPids(pid: number): number[] {
   return out;
 }
 
+/**
+ * user + system CPU time of the given processes (all their threads) so far, in ms: /proc ticks
+ * of 10 ms (CLK_TCK 100); a process that is gone counts 0.
+ */
+export function cpuMsOf(pids: number | readonly number[]): number {
+  let ticks = 0;
+  for (const pid of typeof pids === "number" ? [pids] : pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      // gone
+    }
+  }
+  return ticks * 10;
+}
+
 export interface ProcRss {
   readonly pid: number;
   readonly name: string;

@@ -10,7 +10,7 @@ export { baseUrl, consulIndex, forEachLimited, httpRequest, monoMs, sleep } from
 export type { Endpoint, HttpReply } from "./http.ts";
 export { HelperProcess, repoRoot } from "./ipc.ts";
 export {
-  cairnSpec, fanoutFloorSpec, freePort, helloSpec, isReady, nodeKvPath, nodeKvSpec, rssOf, startServer, stopServer, target, waitFor, waitReady,
+  cairnSpec, cpuMsOf, fanoutFloorSpec, freePort, helloSpec, isReady, nodeKvPath, nodeKvSpec, rssOf, startServer, stopServer, target, waitFor, waitReady,
 } from "./agent.ts";
 export type { ProcRss, Rss, RunningServer, ServerSpec, StopInfo, Target, TargetCaps, TargetName } from "./agent.ts";
 export { fmtMs, runLoad } from "./load.ts";

@@ -1,9 +1,8 @@
 /**
  * tests/dns/wire: parseQuery's question and cache key — the key read off the packet is
  * the cache's key for the lower-cased question (so a parsed query and a name lookup hit
- * the same cached answer, also when the key comes from the memo of recent keys), keyQuestion
- * inverts it, and the name text (derived lazily)
- * matches what the packet asked. Property tests hold the single-pass name writer, the wire
+ * the same cached answer, also when the key comes from the memo of recent keys),
+ * keyQuestion inverts it, and the name text (derived lazily) matches what the packet asked. Property tests hold the single-pass name writer, the wire
  * length and the IPv4 parser to naive reference versions (label arrays, regexes).
  */
 
