@@ -15,12 +15,11 @@
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Locker, LockHttp, LOCK_FLAG_VALUE } from "../src/cli/lock_api.ts";
-import { cpuMsOf } from "./lib/index.ts";
+import { cpuMsOf, freePort } from "./lib/index.ts";
 
 function arg(name: string, def: number): number {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -40,18 +39,6 @@ const row = (what: string, value: string, target = ""): void => {
   rows.push([what, value, target]);
   process.stderr.write(`${what}: ${value}\n`);
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      const port = typeof a === "object" && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
