@@ -338,7 +338,7 @@ export function catalogNode(ctx: RequestCtx, env: Env): Promise<Reply | undefine
     listQuery(
       "catalog-node\0" + name + "\0" + ctx.query.get("filter"),
       () => {
-        const r = store.catalogNode(name);
+        const r = store.catalogNodeByNameOrId(name);
         if (r.value === undefined || f === undefined) return r;
         return { index: r.index, value: { node: r.value.node, services: applyFilter(r.value.services, f, renderNodeService) } };
       },
@@ -365,7 +365,7 @@ export async function catalogNodeServices(ctx: RequestCtx, env: Env): Promise<Re
     listQuery(
       "catalog-node-services\0" + name + "\0" + ctx.query.get("filter"),
       () => {
-        const r = store.catalogNode(name);
+        const r = store.catalogNodeByNameOrId(name);
         if (r.value === undefined || f === undefined) return r;
         return { index: r.index, value: { node: r.value.node, services: applyFilter(r.value.services, f, renderNodeService) } };
       },

@@ -68,8 +68,8 @@ export function findNode(t: Tables, nameOrId: string): NodeRow | undefined {
   return found === undefined ? undefined : t.cat.nodes.get(found);
 }
 
-export function readNode(t: Tables, name: string): { index: number; value: { node: NodeRow; services: ServiceRow[] } | undefined } {
-  const node = findNode(t, name);
+export function readNode(t: Tables, name: string, byIdToo: boolean): { index: number; value: { node: NodeRow; services: ServiceRow[] } | undefined } {
+  const node = byIdToo ? findNode(t, name) : t.cat.nodes.get(nodeKey(name));
   if (node === undefined) return { index: t.cat.named0(NODE_EXTINCTION), value: undefined };
   return { index: t.cat.named0(nodeIndexName(node.node)), value: { node, services: t.cat.servicesOfNode(node.node) } };
 }

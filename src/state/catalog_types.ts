@@ -190,10 +190,17 @@ export interface CatalogReader {
   /** All nodes sorted by name (lower-cased, as memdb); index = nodes table index. */
   catalogNodes(nodeMeta?: MetaFilter): { index: number; value: NodeRow[] };
   /**
-   * A node by name (case-insensitive) or unique node-ID prefix, with its services
-   * sorted by ID; index = the node's own index, else the node extinction index.
+   * A node by its exact name (case-insensitive), with its services sorted by ID; index = the
+   * node's own index, else the node extinction index. Never matches a node by its ID.
    */
   catalogNode(name: string): { index: number; value: { node: NodeRow; services: ServiceRow[] } | undefined };
+  /**
+   * As catalogNode, but a name that matches no node is tried as a node ID or a unique ID
+   * prefix (Consul's nodeServicesTxn: /v1/catalog/node/<n> and node-services/<n> only).
+   * Anything that writes for a node by name must use catalogNode: a member called `cb`
+   * would otherwise match a node whose ID starts with "cb".
+   */
+  catalogNodeByNameOrId(nameOrId: string): { index: number; value: { node: NodeRow; services: ServiceRow[] } | undefined };
   /** Service name -> union of tags, sorted; index = services table index (with nodeMeta: max with nodes). */
   catalogServices(nodeMeta?: MetaFilter): { index: number; value: Map<string, string[]> };
   /** Instances of one service (with their nodes), sorted by node then ID; index = service's own index. */

@@ -210,7 +210,11 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
   }
 
   catalogNode(name: string): Indexed<{ node: NodeRow; services: ServiceRow[] } | undefined> {
-    return readNode(this.t, name);
+    return readNode(this.t, name, false);
+  }
+
+  catalogNodeByNameOrId(nameOrId: string): Indexed<{ node: NodeRow; services: ServiceRow[] } | undefined> {
+    return readNode(this.t, nameOrId, true);
   }
 
   catalogServices(nodeMeta?: Meta): Indexed<Map<string, string[]>> {

@@ -148,6 +148,10 @@ export class FakeCatalog implements CatalogReader {
     return { index: this.tableIndex.nodes, value: { node, services: [...this.services.values()].filter((s) => s.node === name) } };
   }
 
+  catalogNodeByNameOrId(name: string): { index: number; value: { node: NodeRow; services: ServiceRow[] } | undefined } {
+    return this.catalogNode(name); // DNS never looks a node up by ID
+  }
+
   catalogServices(): { index: number; value: Map<string, string[]> } {
     this.reads++;
     const m = new Map<string, string[]>();

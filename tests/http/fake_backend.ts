@@ -48,6 +48,9 @@ export class FakeStore implements StoreReader {
   catalogNode(n: string): Indexed<{ node: NodeRow; services: ServiceRow[] } | undefined> {
     return this.cat.catalogNode(n);
   }
+  catalogNodeByNameOrId(n: string): Indexed<{ node: NodeRow; services: ServiceRow[] } | undefined> {
+    return this.cat.catalogNodeByNameOrId(n);
+  }
   catalogServices(m?: Record<string, string>): Indexed<Map<string, string[]>> {
     return this.cat.catalogServices(m);
   }

@@ -148,7 +148,8 @@ test("errors: missing service for a check, node ID conflict with a healthy node;
   h.apply(reg("n9", {}, "10.0.0.3", id1));
   assert.is(h.s.catalogNode("n1").value, undefined);
   assert.is(h.s.catalogNode("n9").value?.node.id, id1);
-  assert.is(h.s.catalogNode(id1).value?.node.node, "n9"); // lookup by ID
+  assert.is(h.s.catalogNodeByNameOrId(id1).value?.node.node, "n9"); // lookup by ID
+  assert.is(h.s.catalogNode(id1).value, undefined); // by name only
   // SkipNodeUpdate keeps the node as it is.
   h.apply(reg("n9", { skipNodeUpdate: true, service: svc("web") }, "", id1));
   assert.is(h.s.catalogNode("n9").value?.node.address, "10.0.0.3");
