@@ -12,6 +12,10 @@
  * shared by every request of the same query within a chunk, and each (query, index) is
  * rendered once into a shared immutable body (a bounded cache).
  *
+ * A query that names a generation (the catalog's, which moves on every catalog write) is not
+ * run again while the generation stands still and its cached body is there: a read then
+ * costs a map lookup, however large the catalog.
+ *
  * Must never: loop over all parked requests on a write, keep a request parked after its
  * client left, or report an index of 0.
  */
@@ -55,6 +59,11 @@ export interface BlockingQuery<T, R> {
   render(value: T, index: number): R;
   /** Byte size of a rendered result, for the cache bound. */
   sizeOf(r: R): number;
+  /**
+   * When set: a number that moves whenever run() could return something else. While it stands
+   * still the cached body answers without a run. Only for queries that read nothing else.
+   */
+  readonly generation?: () => number;
 }
 
 export interface BlockingResult<R> {
@@ -85,6 +94,15 @@ interface CacheEntry {
   readonly index: number;
   readonly rendered: unknown;
   readonly size: number;
+  /** The query's generation when a run last returned this index (undefined: the query has none). */
+  gen: number | undefined;
+}
+
+/** A query's current index, with the run's value, or without it when the cached body is current. */
+interface Current<T> {
+  readonly index: number;
+  readonly run: Indexed<T> | undefined;
+  readonly gen: number | undefined;
 }
 
 export class BlockingEngine {
@@ -100,6 +118,8 @@ export class BlockingEngine {
   private lastKey: string | undefined;
   /** Number of renders performed (a cache miss each); for tests and metrics. */
   renders = 0;
+  /** Number of query runs (a generation hit skips one); for tests. */
+  runs = 0;
 
   constructor(deps: BlockingDeps = realBlockingDeps, maxParked: number = MAX_PARKED_WATCHERS) {
     this.deps = deps;
@@ -120,7 +140,7 @@ export class BlockingEngine {
     waitMs: number,
     onAbort: (cancel: () => void) => void,
   ): Promise<BlockingResult<R> | undefined> {
-    const first = q.run();
+    const first = this.current(q);
     if (minIndex <= 0 || first.index > minIndex) return Promise.resolve(this.result(q, first));
     if (this.parked.size >= this.maxParked) {
       throw new CairnError("rate-limited", `Too many blocking queries (limit ${this.maxParked})`);
@@ -138,7 +158,7 @@ export class BlockingEngine {
       p.cancelWatch = q.watch(() => this.enqueue(p));
       p.timer = this.deps.setTimer(() => {
         p.timer = undefined;
-        if (!p.done) this.finish(p, p.q.run());
+        if (!p.done) this.finish(p, this.current(p.q));
       }, blockingTimeout(waitMs, this.deps.random));
       onAbort(() => this.abort(p));
     });
@@ -146,7 +166,7 @@ export class BlockingEngine {
 
   /** End every parked query now with its current result (server shutdown). */
   shutdown(): void {
-    for (const p of [...this.parked]) if (!p.done) this.finish(p, p.q.run());
+    for (const p of [...this.parked]) if (!p.done) this.finish(p, this.current(p.q));
   }
 
   private abort(p: Parked): void {
@@ -168,7 +188,7 @@ export class BlockingEngine {
     }
   }
 
-  private finish(p: Parked, r: Indexed<unknown>): void {
+  private finish(p: Parked, r: Current<unknown>): void {
     if (p.done) return;
     this.release(p);
     p.resolve(this.result(p.q, r));
@@ -186,14 +206,14 @@ export class BlockingEngine {
   }
 
   private drain(): void {
-    const memo = new Map<string, Indexed<unknown>>();
+    const memo = new Map<string, Current<unknown>>();
     const end = Math.min(this.queue.length, this.head + BLOCKING_WAKE_CHUNK);
     for (; this.head < end; this.head++) {
       const p = this.queue[this.head];
       if (p === undefined || p.done) continue;
       let r = memo.get(p.q.key);
       if (r === undefined) {
-        r = p.q.run();
+        r = this.current(p.q);
         memo.set(p.q.key, r);
       }
       if (r.index > p.minIndex) this.finish(p, r);
@@ -212,10 +232,23 @@ export class BlockingEngine {
     }
   }
 
-  private result<T, R>(q: BlockingQuery<T, R>, r: Indexed<T>): BlockingResult<R> {
+  /** The cached body's index when the query's generation has not moved since, else a run. */
+  private current<T, R>(q: BlockingQuery<T, R>): Current<T> {
+    const gen = q.generation?.();
+    if (gen !== undefined) {
+      const hit = this.cache.get(q.key);
+      if (hit !== undefined && hit.gen === gen) return { index: hit.index, run: undefined, gen };
+    }
+    this.runs++;
+    const run = q.run();
+    return { index: run.index, run, gen };
+  }
+
+  private result<T, R>(q: BlockingQuery<T, R>, r: Current<T>): BlockingResult<R> {
     const index = r.index < 1 ? 1 : r.index;
     const hit = this.cache.get(q.key);
     if (hit !== undefined && hit.index === r.index) {
+      if (r.run !== undefined) hit.gen = r.gen; // this run confirmed the body at this generation
       // Refresh recency (not again for the entry refreshed last: a fan-out hits one key
       // thousands of times in a row).
       if (this.lastKey !== q.key) {
@@ -225,7 +258,9 @@ export class BlockingEngine {
       }
       return { index, rendered: hit.rendered as R };
     }
-    const rendered = q.render(r.value, index);
+    // No run (its body was current) but the body has since left the cache: run after all.
+    if (r.run === undefined) return this.result(q, { ...r, run: q.run() });
+    const rendered = q.render(r.run.value, index);
     this.renders++;
     const size = q.sizeOf(rendered);
     if (hit !== undefined) {
@@ -233,7 +268,7 @@ export class BlockingEngine {
       this.cacheBytes -= hit.size;
     }
     if (size <= HTTP_RENDER_CACHE_BYTES / 8) {
-      this.cache.set(q.key, { index: r.index, rendered, size });
+      this.cache.set(q.key, { index: r.index, rendered, size, gen: r.gen });
       this.lastKey = q.key;
       this.cacheBytes += size;
       while (this.cache.size > HTTP_RENDER_CACHE_ENTRIES || this.cacheBytes > HTTP_RENDER_CACHE_BYTES) {

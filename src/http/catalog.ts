@@ -13,7 +13,7 @@
 import { badRequest, CairnError } from "../shared/errors.ts";
 import { HTTP_MAX_JSON_BODY } from "../shared/limits.ts";
 import { compileFilter, FILTER_SCHEMAS, type Filter, type FilterSchema } from "../filter/index.ts";
-import type { CheckInput, RegisterInput, ServiceInput } from "../state/catalog_types.ts";
+import type { CatalogReader, CheckInput, RegisterInput, ServiceInput } from "../state/catalog_types.ts";
 import type { CancelWatch } from "../state/types.ts";
 import type { BlockingQuery } from "./blocking.ts";
 import type { Env, RequestCtx } from "./context.ts";
@@ -92,14 +92,24 @@ export function watchAll(...cancels: CancelWatch[]): CancelWatch {
   };
 }
 
-/** A blocking catalog read: run, watch, render once per (key, index). */
+/** A blocking catalog read: run, watch, render once per (key, index); not run again while `generation` stands still. */
 export function listQuery<T>(
   key: string,
   run: () => { index: number; value: T },
   watch: (cb: () => void) => CancelWatch,
   render: (v: T) => string,
+  generation?: () => number,
 ): BlockingQuery<T, Rendered> {
-  return { key, run, watch, render: (v) => new Rendered(render(v)), sizeOf: (r) => r.size };
+  const q = { key, run, watch, render: (v: T) => new Rendered(render(v)), sizeOf: (r: Rendered) => r.size };
+  return generation === undefined ? q : { ...q, generation };
+}
+
+/**
+ * The catalog generation for a read that depends on the catalog alone; none with `?near`
+ * (coordinates order the answer and move without a catalog write).
+ */
+export function catalogOnly(store: CatalogReader, near: string | undefined): (() => number) | undefined {
+  return near === undefined ? () => store.catalogGeneration() : undefined;
 }
 
 /** Consul's blocking-query answer: consistency barrier, block, headers. */
@@ -280,6 +290,7 @@ export function catalogNodes(ctx: RequestCtx, env: Env): Promise<Reply | undefin
       },
       (cb) => store.watchTable("nodes", cb),
       (nodes) => "[" + nodes.map(renderNode).join(",") + "]",
+      catalogOnly(store, near),
     ),
   );
 }
@@ -299,6 +310,7 @@ export function catalogServices(ctx: RequestCtx, env: Env): Promise<Reply | unde
         const names = [...m.keys()].sort();
         return "{" + names.map((n) => jsonString(n) + ":" + renderStrings(m.get(n) ?? [])).join(",") + "}";
       },
+      catalogOnly(store, undefined),
     ),
   );
 }
@@ -324,6 +336,7 @@ export function catalogService(ctx: RequestCtx, env: Env): Promise<Reply | undef
       },
       (cb) => store.watchService(name, cb),
       (list) => "[" + list.map((e) => renderServiceNode(e.node, e.service)).join(",") + "]",
+      catalogOnly(store, near),
     ),
   );
 }
@@ -351,6 +364,7 @@ export function catalogNode(ctx: RequestCtx, env: Env): Promise<Reply | undefine
           ',"Services":{' + svcs.map((s) => jsonString(s.id) + ":" + renderNodeService(s)).join(",") + "}}"
         );
       },
+      catalogOnly(store, undefined),
     ),
   );
 }
@@ -374,6 +388,7 @@ export async function catalogNodeServices(ctx: RequestCtx, env: Env): Promise<Re
         if (v === undefined) return "";
         return '{"Node":' + renderNode(v.node) + ',"Services":[' + v.services.map(renderNodeService).join(",") + "]}";
       },
+      catalogOnly(store, undefined),
     ),
   );
   if (reply !== undefined && reply.body.kind === "json" && reply.body.r.size === 0) {

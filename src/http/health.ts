@@ -13,7 +13,7 @@ import { filterNonPassing } from "../state/catalog_read.ts";
 import type { HealthStatus } from "../state/catalog_types.ts";
 import type { Env, RequestCtx } from "./context.ts";
 import { FILTER_SCHEMAS } from "../filter/index.ts";
-import { allValues, applyFilter, itemFilter, listQuery, nodeMetaFilter, pathName, serveQuery } from "./catalog.ts";
+import { allValues, applyFilter, catalogOnly, itemFilter, listQuery, nodeMetaFilter, pathName, serveQuery } from "./catalog.ts";
 import { renderCheck, renderChecks, renderServiceHealth } from "./json_catalog.ts";
 import type { Reply } from "./respond.ts";
 
@@ -45,6 +45,7 @@ export function healthNode(ctx: RequestCtx, env: Env): Promise<Reply | undefined
       },
       (cb) => store.watchNode(node, cb),
       renderChecks,
+      catalogOnly(store, undefined),
     ),
   );
 }
@@ -66,6 +67,7 @@ export function healthChecks(ctx: RequestCtx, env: Env): Promise<Reply | undefin
       },
       (cb) => store.watchService(name, cb),
       renderChecks,
+      catalogOnly(store, near),
     ),
   );
 }
@@ -94,6 +96,7 @@ export function healthService(ctx: RequestCtx, env: Env): Promise<Reply | undefi
       },
       (cb) => store.watchService(name, cb),
       (list) => "[" + list.map(renderServiceHealth).join(",") + "]",
+      catalogOnly(store, near),
     ),
   );
 }
@@ -118,6 +121,7 @@ export function healthState(ctx: RequestCtx, env: Env): Promise<Reply | undefine
       },
       (cb) => store.watchTable("checks", cb),
       renderChecks,
+      catalogOnly(store, undefined),
     ),
   );
 }

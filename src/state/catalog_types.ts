@@ -187,6 +187,12 @@ type MetaFilter = Readonly<Record<string, string>>;
  * nothing was ever written; callers show 1.
  */
 export interface CatalogReader {
+  /**
+   * A number that moves whenever the catalog (nodes, services, checks, their indexes) may have
+   * changed: every catalog read returns the same thing while it stands still. Coordinates and
+   * sessions are not part of it.
+   */
+  catalogGeneration(): number;
   /** All nodes sorted by name (lower-cased, as memdb); index = nodes table index. */
   catalogNodes(nodeMeta?: MetaFilter): { index: number; value: NodeRow[] };
   /**

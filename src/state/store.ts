@@ -117,6 +117,8 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
   private applying = false;
   /** The write being applied replaced the whole state (a restore): every watch fires. */
   private wakeAll = false;
+  /** Moves on every write that changes the catalog and on every restore (catalogGeneration). */
+  private catalogGen = 0;
   /** CA watch keys the write being applied touched. */
   private caTouched: readonly string[] = [];
 
@@ -204,6 +206,10 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
   }
 
   // ---- catalog reads (state/catalog_read.ts has the index rules) ----------
+
+  catalogGeneration(): number {
+    return this.catalogGen;
+  }
 
   catalogNodes(nodeMeta?: Meta): Indexed<NodeRow[]> {
     return readNodes(this.t, nodeMeta);
@@ -362,8 +368,9 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
     let wake: Wakeups;
     let result: ApplyResult;
     let events: SessionEvents | undefined;
+    let tx: WriteTx | undefined;
     try {
-      const tx = new WriteTx(this.t, index, cmd.type === "txn" || cmd.type === "catalog-register");
+      tx = new WriteTx(this.t, index, cmd.type === "txn" || cmd.type === "catalog-register");
       result = this.run(tx, cmd);
       this.last = index;
       this.reclaim(tx.released);
@@ -383,6 +390,8 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
       }
     } finally {
       this.applying = false;
+      // also when the write threw half-way: whatever it changed is not what a reader cached
+      if (tx?.catalogChanged === true) this.catalogGen++;
     }
     this.watches.fire(wake);
     if (events !== undefined) for (const l of [...this.sessionListeners]) l(events);
@@ -489,6 +498,7 @@ export class Store implements StoreReader, CatalogReader, CAReader, SessionReade
     t.cat = d.catalog;
     t.sess = d.sessions;
     this.t = installSessions(t, this.extraSessions);
+    this.catalogGen++;
     this.ca = d.ca;
     this.coords = d.coordinates;
   }

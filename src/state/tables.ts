@@ -105,6 +105,8 @@ export class WriteTx {
   readonly touchedTrees: string[] = [];
   /** Catalog watch keys ("nodes", "services", "checks", "service.<name>", "node.<name>") to wake. */
   readonly touchedCatalog: string[] = [];
+  /** A catalog row or index changed (also when no watch key names it); false again after a rollback. */
+  catalogChanged = false;
   /** Session watch keys ("sessions", "session.<id>", "sessions.node.<node>") to wake. */
   readonly touchedSessions: string[] = [];
   /** Sessions this write created and destroyed (for the leader's TTL timers). */
@@ -191,17 +193,22 @@ export class WriteTx {
     const m = this.tables.indexes;
     this.journal?.push({ t: "idx", table, prev: m.get(table) });
     m.set(table, this.index);
-    if (CATALOG_TABLES.has(table)) this.touchedCatalog.push(table);
+    if (CATALOG_TABLES.has(table)) {
+      this.touchedCatalog.push(table);
+      this.catalogChanged = true;
+    }
   }
 
   // ---- catalog rows (indexes are the caller's job, as in Consul's catalog.go) ----
 
   putNode(row: NodeRow): void {
+    this.catalogChanged = true;
     const prev = this.tables.cat.putNode(row);
     this.journal?.push({ t: "node", key: nodeKey(row.node), prev });
   }
 
   deleteNode(key: string): void {
+    this.catalogChanged = true;
     const prev = this.tables.cat.deleteNode(key);
     if (prev === undefined) return;
     this.journal?.push({ t: "node", key, prev });
@@ -209,16 +216,19 @@ export class WriteTx {
   }
 
   putService(row: ServiceRow): void {
+    this.catalogChanged = true;
     const prev = this.tables.cat.putService(row);
     this.journal?.push({ t: "svc", key: serviceKey(row.node, row.id), prev });
   }
 
   deleteService(key: string): void {
+    this.catalogChanged = true;
     const prev = this.tables.cat.deleteService(key);
     if (prev !== undefined) this.journal?.push({ t: "svc", key, prev });
   }
 
   putCheck(row: CheckRow): void {
+    this.catalogChanged = true;
     const prev = this.tables.cat.putCheck(row);
     this.journal?.push({ t: "chk", key: checkKey(row.node, row.checkId), prev });
     this.touchedCatalog.push("node." + nodeKey(row.node));
@@ -226,6 +236,7 @@ export class WriteTx {
   }
 
   deleteCheck(key: string, node: string): void {
+    this.catalogChanged = true;
     const prev = this.tables.cat.deleteCheck(key);
     if (prev === undefined) return;
     this.journal?.push({ t: "chk", key, prev });
@@ -241,6 +252,7 @@ export class WriteTx {
     if (prev !== undefined && prev >= this.index) return;
     this.journal?.push({ t: "named", name, prev });
     m.set(name, this.index);
+    this.catalogChanged = true;
   }
 
   deleteNamed(name: string): void {
@@ -248,6 +260,7 @@ export class WriteTx {
     const prev = m.get(name);
     this.touchedCatalog.push(name);
     if (prev === undefined) return;
+    this.catalogChanged = true;
     this.journal?.push({ t: "named", name, prev });
     m.delete(name);
   }
@@ -312,6 +325,7 @@ export class WriteTx {
     this.touchedKeys.length = 0;
     this.touchedTrees.length = 0;
     this.touchedCatalog.length = 0;
+    this.catalogChanged = false;
     this.touchedSessions.length = 0;
     this.createdSessions.length = 0;
     this.destroyedSessions.length = 0;

@@ -66,6 +66,11 @@ export class FakeCatalog implements CatalogReader {
     for (const s of this.services.values()) if (s.node === node) this.touchService(s.service);
   }
 
+  /** Every mutation bumps the index first. */
+  catalogGeneration(): number {
+    return this.index;
+  }
+
   private bump(...tables: Table[]): void {
     this.index++;
     for (const t of tables) this.tableIndex[t] = this.index;

@@ -42,6 +42,9 @@ export class FakeStore implements StoreReader {
   /** The catalog side: a real store fed the catalog commands. */
   readonly cat = new Store();
 
+  catalogGeneration(): number {
+    return this.cat.catalogGeneration();
+  }
   catalogNodes(m?: Record<string, string>): Indexed<NodeRow[]> {
     return this.cat.catalogNodes(m);
   }
