@@ -67,7 +67,7 @@ function logs(): string {
 }
 
 // Node IDs that start with the other agents' names: a lookup of member `cb` that also matched
-// node IDs found the server and renamed its node (random IDs hit this in ~1 of 60 CI runs).
+// node IDs found the server and renamed its node (random IDs hit this in ~1 of 85 runs).
 const SRV_ID = "cb005d6c-593f-4e0d-8114-405ae6d6dabc";
 const CB_ID = "ca11ab1e-0089-4400-b27f-d8b4a8ee3fd6";
 
