@@ -1,6 +1,6 @@
 /**
  * compile: go-bexpr's validation pass. Checks every selector against an endpoint
- * schema (walking `.Field` / `.<any map key>` exactly like bexpr's
+ * schema (walking `.Field` / `.<map key>` exactly like bexpr's
  * FieldConfigurations), checks the operator is allowed on the selected field,
  * coerces the value once (Go ParseInt / ParseBool) and compiles `matches`
  * patterns once. Produces the plan eval.ts runs. Errors are go-bexpr's texts,

@@ -259,7 +259,10 @@ export class BlockingEngine {
       return { index, rendered: hit.rendered as R };
     }
     // No run (its body was current) but the body has since left the cache: run after all.
-    if (r.run === undefined) return this.result(q, { ...r, run: q.run() });
+    if (r.run === undefined) {
+      this.runs++;
+      return this.result(q, { ...r, run: q.run() });
+    }
     const rendered = q.render(r.run.value, index);
     this.renders++;
     const size = q.sizeOf(rendered);

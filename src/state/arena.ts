@@ -4,7 +4,7 @@
  * One ArrayBuffer per value costs about 380 bytes of overhead each in V8 (a
  * million 256-byte values took ~640 MB RSS), so small values are copied into
  * shared slabs and handed out as Uint8Array views. Safety comes from the GC:
- * a slab lives as long as any view of it, so a reader holding an old entry can
+ * a slab lives as long as one view of it remains, so a reader holding an old entry can
  * never see its bytes change or vanish. Space of overwritten values is
  * reclaimed by compaction: when a full slab's live bytes fall below a fraction
  * of it, the store re-copies its live values into the current slab (see
